@@ -1,0 +1,109 @@
+package store
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// JSON is a column holding a JSON document (TEXT on SQLite, JSONB on
+// PostgreSQL). A nil JSON is stored as NULL.
+type JSON []byte
+
+// Scan implements sql.Scanner.
+func (j *JSON) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*j = nil
+	case []byte:
+		*j = append(JSON(nil), v...)
+	case string:
+		*j = JSON(v)
+	default:
+		return fmt.Errorf("store: cannot scan %T into JSON", src)
+	}
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (j JSON) Value() (driver.Value, error) {
+	if j == nil {
+		return nil, nil
+	}
+	return string(j), nil
+}
+
+// MarshalJSON lets a JSON column be embedded in API responses as is.
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if j == nil {
+		return []byte("null"), nil
+	}
+	return j, nil
+}
+
+// UnmarshalJSON keeps the raw document.
+func (j *JSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*j = nil
+		return nil
+	}
+	*j = append(JSON(nil), b...)
+	return nil
+}
+
+// ToJSON marshals v into a JSON column value.
+func ToJSON(v any) (JSON, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	return JSON(b), err
+}
+
+// Placeholders returns "$start, $start+1, ..." for n parameters, for IN lists.
+func Placeholders(start, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(start + i))
+	}
+	return b.String()
+}
+
+// LikePattern escapes s for a LIKE pattern matching it anywhere (with ESCAPE '\').
+func LikePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(s)) + "%"
+}
+
+// Args accumulates query arguments and hands out their placeholders, for
+// queries whose WHERE clauses are built from optional filters.
+type Args []any
+
+// Add appends v and returns its placeholder.
+func (a *Args) Add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// List appends every value and returns "($n, $n+1, ...)".
+func List[T any](a *Args, vs []T) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = a.Add(v)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Where joins conditions with AND into a WHERE clause, or returns "".
+func Where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}

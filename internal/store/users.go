@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// User is a user of an identity manager with their profile. ID is also the
+// profile id.
+type User struct {
+	ID               int64
+	IAMID            string
+	UserID           string
+	PasswordHash     *string
+	Disabled         bool
+	SystemGenerated  bool
+	Name             string
+	Email            string
+	Phone            *string
+	About            *string
+	Location         *string
+	Organization     *string
+	Position         *string
+	SQLUser          *string
+	ExternalUserIDs  JSON
+	Preferences      JSON
+	SCIM             JSON
+	CurrentProjectID *int64
+	LastLogin        *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+const userColumns = `id, iamid, userid, password_hash, disabled, system_generated, name, email, phone, about,
+	location, organization, position, sql_user, external_user_ids, preferences, scim, current_project_id,
+	last_login, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.IAMID, &u.UserID, &u.PasswordHash, &u.Disabled, &u.SystemGenerated, &u.Name,
+		&u.Email, &u.Phone, &u.About, &u.Location, &u.Organization, &u.Position, &u.SQLUser,
+		&u.ExternalUserIDs, &u.Preferences, &u.SCIM, &u.CurrentProjectID, &u.LastLogin, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return &u, err
+}
+
+// CreateUser inserts u and sets its ID.
+func (q *Queries) CreateUser(ctx context.Context, u *User) error {
+	return q.QueryRow(ctx, `INSERT INTO users (iamid, userid, password_hash, disabled, system_generated, name, email,
+		phone, about, location, organization, position, sql_user, external_user_ids, preferences, scim,
+		current_project_id, last_login, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+		u.IAMID, u.UserID, u.PasswordHash, u.Disabled, u.SystemGenerated, u.Name, u.Email, u.Phone, u.About,
+		u.Location, u.Organization, u.Position, u.SQLUser, u.ExternalUserIDs, u.Preferences, u.SCIM,
+		u.CurrentProjectID, u.LastLogin, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
+}
+
+// UpdateUser writes every mutable field of u.
+func (q *Queries) UpdateUser(ctx context.Context, u *User) error {
+	res, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, disabled = $3, name = $4, email = $5, phone = $6,
+		about = $7, location = $8, organization = $9, position = $10, sql_user = $11, external_user_ids = $12,
+		preferences = $13, scim = $14, current_project_id = $15, last_login = $16, updated_at = $17 WHERE id = $1`,
+		u.ID, u.PasswordHash, u.Disabled, u.Name, u.Email, u.Phone, u.About, u.Location, u.Organization,
+		u.Position, u.SQLUser, u.ExternalUserIDs, u.Preferences, u.SCIM, u.CurrentProjectID, u.LastLogin, u.UpdatedAt)
+	return affectedOne(res, err)
+}
+
+// DeleteUser removes a user with their memberships, keys, tokens and attributes.
+func (q *Queries) DeleteUser(ctx context.Context, id int64) error {
+	if _, err := q.Exec(ctx, `DELETE FROM attributes WHERE model_type = 'user' AND model_id = $1`, id); err != nil {
+		return err
+	}
+	res, err := q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	return affectedOne(res, err)
+}
+
+// GetUser returns the user with the given id.
+func (q *Queries) GetUser(ctx context.Context, id int64) (*User, error) {
+	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// GetUserByName returns the user with the given IAM and user id.
+func (q *Queries) GetUserByName(ctx context.Context, iamid, userid string) (*User, error) {
+	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE iamid = $1 AND userid = $2`, iamid, userid))
+}
+
+// CountUsers counts all users.
+func (q *Queries) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// UserFilter narrows a user search. Empty fields do not filter.
+type UserFilter struct {
+	Name                    string // partial, case-insensitive
+	UserID                  string // partial
+	Email                   string // partial
+	IAMIDs                  []string
+	ProfileIDs              []int64
+	Permission              string
+	ExcludeSystemGenerated  bool
+	ExcludeBIM              bool
+	ExcludeAdminAndGovernor bool // users holding ADMIN or GOVERNANCE
+	IncludeDisabled         bool
+	SortField               string // name, createdAt, iamid, email
+	Descending              bool
+	Offset, Size            int
+}
+
+// SearchUsers returns one page of users matching f and the total count.
+func (q *Queries) SearchUsers(ctx context.Context, f UserFilter) ([]*User, int, error) {
+	var a Args
+	var conds []string
+	if f.Name != "" {
+		conds = append(conds, `LOWER(name) LIKE `+a.Add(LikePattern(f.Name))+` ESCAPE '\'`)
+	}
+	if f.UserID != "" {
+		conds = append(conds, `LOWER(userid) LIKE `+a.Add(LikePattern(f.UserID))+` ESCAPE '\'`)
+	}
+	if f.Email != "" {
+		conds = append(conds, `LOWER(email) LIKE `+a.Add(LikePattern(f.Email))+` ESCAPE '\'`)
+	}
+	if len(f.IAMIDs) > 0 {
+		conds = append(conds, `iamid IN `+List(&a, f.IAMIDs))
+	}
+	if len(f.ProfileIDs) > 0 {
+		conds = append(conds, `id IN `+List(&a, f.ProfileIDs))
+	}
+	if f.Permission != "" {
+		conds = append(conds, `id IN (SELECT user_id FROM user_permissions WHERE permission = `+a.Add(f.Permission)+`)`)
+	}
+	if f.ExcludeSystemGenerated {
+		conds = append(conds, `system_generated = FALSE`)
+	}
+	if f.ExcludeBIM {
+		conds = append(conds, `iamid <> 'bim'`)
+	}
+	if f.ExcludeAdminAndGovernor {
+		conds = append(conds, `id NOT IN (SELECT user_id FROM user_permissions WHERE permission IN ('ADMIN', 'GOVERNANCE'))`)
+	}
+	if !f.IncludeDisabled {
+		conds = append(conds, `disabled = FALSE`)
+	}
+	where := Where(conds)
+	var total int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users`+where, a...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	order := map[string]string{"name": "LOWER(name)", "createdAt": "created_at", "iamid": "iamid", "email": "LOWER(email)"}[f.SortField]
+	if order == "" {
+		order = "LOWER(name)"
+	}
+	dir := "ASC"
+	if f.Descending {
+		dir = "DESC"
+	}
+	query := fmt.Sprintf(`SELECT %s FROM users%s ORDER BY %s %s, id %s LIMIT %s OFFSET %s`,
+		userColumns, where, order, dir, dir, a.Add(f.Size), a.Add(f.Offset))
+	rows, err := q.Query(ctx, query, a...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var users []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		users = append(users, u)
+	}
+	return users, total, rows.Err()
+}
+
+// UserPermissions returns the permissions of each of the given users.
+func (q *Queries) UserPermissions(ctx context.Context, ids ...int64) (map[int64][]string, error) {
+	out := make(map[int64][]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var a Args
+	rows, err := q.Query(ctx, `SELECT user_id, permission FROM user_permissions WHERE user_id IN `+List(&a, ids)+
+		` ORDER BY user_id, permission`, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var p string
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], p)
+	}
+	return out, rows.Err()
+}
+
+// SetUserPermissions replaces a user's permissions.
+func (q *Queries) SetUserPermissions(ctx context.Context, id int64, perms []string) error {
+	if _, err := q.Exec(ctx, `DELETE FROM user_permissions WHERE user_id = $1`, id); err != nil {
+		return err
+	}
+	for _, p := range perms {
+		if _, err := q.Exec(ctx, `INSERT INTO user_permissions (user_id, permission) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING`, id, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountUsersWithPermission counts enabled users holding permission.
+func (q *Queries) CountUsersWithPermission(ctx context.Context, permission string) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM user_permissions p JOIN users u ON u.id = p.user_id
+		WHERE p.permission = $1 AND u.disabled = FALSE`, permission).Scan(&n)
+	return n, err
+}
+
+func affectedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
