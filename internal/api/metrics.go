@@ -1,0 +1,61 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custos_http_requests_total",
+			Help: "HTTP requests served, by method, route pattern and status code.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "custos_http_request_duration_seconds",
+			Help:    "Time to serve HTTP requests, by method and route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+func (s *Server) healthRoutes() {
+	s.router.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.Handle(Op{Method: "GET", Path: "/healthz", Summary: "Liveness: the process serves requests", Tag: "operations",
+		Public: true, Response: healthBody{}}, func(r *Request) (any, error) {
+		return healthBody{Status: "ok", Version: s.opts.Version}, nil
+	})
+	s.Handle(Op{Method: "GET", Path: "/readyz", Summary: "Readiness: the store answers", Tag: "operations",
+		Public: true, Response: healthBody{}}, func(r *Request) (any, error) {
+		if err := s.Ready(r.Context()); err != nil {
+			return Status{Code: http.StatusServiceUnavailable, Value: healthBody{Status: "unavailable", Detail: err.Error()}}, nil
+		}
+		return healthBody{Status: "ok", Version: s.opts.Version}, nil
+	})
+}
+
+type healthBody struct {
+	Status  string `json:"status"`
+	Version string `json:"version,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}

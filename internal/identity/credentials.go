@@ -1,0 +1,420 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/custosdata/custos/internal/audit"
+	"github.com/custosdata/custos/internal/auth"
+	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/secret"
+	"github.com/custosdata/custos/internal/store"
+)
+
+// touchInterval limits how often a credential's last use is written.
+const touchInterval = time.Minute
+
+// Authenticate turns the value of an Authorization header (an API key, raw or
+// after "Bearer ", or a bearer token) into the principal it stands for.
+func (s *Service) Authenticate(ctx context.Context, header string) (*auth.Principal, error) {
+	cred := strings.TrimSpace(header)
+	if len(cred) > 7 && strings.EqualFold(cred[:7], "bearer ") {
+		cred = strings.TrimSpace(cred[7:])
+	}
+	if cred == "" {
+		return nil, errs.Unauthorizedf("missing credentials: send an API key in the Authorization header, or 'Bearer <token>'")
+	}
+	hash := secret.HashCredential(cred)
+	now := store.Now()
+	if t, err := s.db.GetTokenByHash(ctx, hash); err == nil {
+		if !now.Before(t.ExpiresAt) {
+			return nil, errs.Unauthorizedf("the bearer token expired at %s; authenticate again with POST /bim/apikey/authenticate",
+				t.ExpiresAt.Format(time.RFC3339))
+		}
+		p, err := s.tokenPrincipal(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		s.touch(ctx, "t"+idString(t.ID), func() error { return s.db.TouchToken(ctx, t.ID, now) })
+		return p, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	k, err := s.db.GetAPIKeyByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.Unauthorizedf("the API key or bearer token is not valid (it may have been revoked)")
+	} else if err != nil {
+		return nil, err
+	}
+	p, err := s.principalOf(ctx, k.UserID)
+	if err != nil {
+		return nil, err
+	}
+	p.KeyID = &k.ID
+	p.ProjectID = k.ProjectID
+	s.touch(ctx, "k"+idString(k.ID), func() error { return s.db.TouchAPIKey(ctx, k.ID, now) })
+	return p, nil
+}
+
+func (s *Service) tokenPrincipal(ctx context.Context, t *store.Token) (*auth.Principal, error) {
+	owner, err := s.principalOf(ctx, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	owner.TokenID = &t.ID
+	owner.KeyID = t.APIKeyID
+	owner.ProjectID = t.ProjectID
+	if t.ActingUserID == nil {
+		return owner, nil
+	}
+	acting, err := s.principalOf(ctx, *t.ActingUserID)
+	if err != nil {
+		return nil, err
+	}
+	acting.TokenID = &t.ID
+	acting.ProjectID = t.ProjectID
+	acting.Impersonator = owner
+	return acting, nil
+}
+
+// principalOf loads an enabled user's principal.
+func (s *Service) principalOf(ctx context.Context, userID int64) (*auth.Principal, error) {
+	u, err := s.db.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.Unauthorizedf("the credential's user no longer exists")
+	} else if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, errs.Unauthorizedf("user %q is disabled", u.UserID)
+	}
+	perms, err := s.db.UserPermissions(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &UserView{User: u, Permissions: perms[u.ID]}
+	return v.Principal(), nil
+}
+
+// touch records a credential's use at most once per touchInterval; a failure
+// to record is not a reason to refuse the request.
+func (s *Service) touch(ctx context.Context, key string, write func() error) {
+	now := time.Now()
+	s.mu.Lock()
+	last, ok := s.touched[key]
+	if ok && now.Sub(last) < touchInterval {
+		s.mu.Unlock()
+		return
+	}
+	s.touched[key] = now
+	if len(s.touched) > 100000 {
+		s.touched = map[string]time.Time{key: now}
+	}
+	s.mu.Unlock()
+	_ = write()
+}
+
+// IssuedToken is a bearer token as handed out, the only time it is visible.
+type IssuedToken struct {
+	Token     string
+	ExpiresAt time.Time
+	UserID    int64
+}
+
+func (s *Service) issueToken(ctx context.Context, q *store.Queries, t *store.Token) (*IssuedToken, error) {
+	raw := secret.NewCredential(32)
+	t.TokenHash = secret.HashCredential(raw)
+	t.CreatedAt = store.Now()
+	t.ExpiresAt = t.CreatedAt.Add(s.cfg.TokenTTL)
+	if err := q.CreateToken(ctx, t); err != nil {
+		return nil, err
+	}
+	return &IssuedToken{Token: raw, ExpiresAt: t.ExpiresAt, UserID: t.UserID}, nil
+}
+
+// authFailure records a failed authentication in its own transaction (there
+// is no change to roll back with it) and returns the error for the caller.
+func (s *Service) authFailure(ctx context.Context, action string, actor *auth.Principal, reason error) error {
+	ev := audit.Event{Type: "authenticate", Action: action, Success: false, FailureReason: reason.Error(), Actor: actor}
+	if actor == nil {
+		ev.Actor = &auth.Principal{}
+	}
+	_ = audit.Write(ctx, &s.db.Queries, ev)
+	return reason
+}
+
+// ExchangeAPIKey trades an API key for a bearer token.
+func (s *Service) ExchangeAPIKey(ctx context.Context, apikey string) (*IssuedToken, error) {
+	if strings.TrimSpace(apikey) == "" {
+		return nil, errs.Field("apikey", errs.CodeRequired, "apikey is required")
+	}
+	k, err := s.db.GetAPIKeyByHash(ctx, secret.HashCredential(strings.TrimSpace(apikey)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.authFailure(ctx, "apikey", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
+	} else if err != nil {
+		return nil, err
+	}
+	p, err := s.principalOf(ctx, k.UserID)
+	if err != nil {
+		return nil, s.authFailure(ctx, "apikey", &auth.Principal{UserID: k.UserID}, err)
+	}
+	var out *IssuedToken
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = s.issueToken(ctx, &tx.Queries, &store.Token{UserID: k.UserID, APIKeyID: &k.ID, ProjectID: k.ProjectID})
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "authenticate", Action: "apikey", Success: true, Actor: p,
+			Details: map[string]any{"keyId": k.ID}})
+	})
+	return out, err
+}
+
+// PasswordLogin checks a built-in user's password and issues a bearer token.
+func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password string) (*IssuedToken, error) {
+	var problems errs.List
+	problems.Require("username", username)
+	problems.Require("password", password)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	if iamid != BuiltinIAM {
+		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
+	}
+	bad := errs.Unauthorizedf("invalid username or password")
+	u, err := s.db.GetUserByName(ctx, iamid, strings.ToLower(strings.TrimSpace(username)))
+	if errors.Is(err, store.ErrNotFound) {
+		CheckPassword(dummyHash, password)
+		return nil, s.authFailure(ctx, "password", &auth.Principal{Username: username, IAMID: iamid}, bad)
+	} else if err != nil {
+		return nil, err
+	}
+	actor := &auth.Principal{UserID: u.ID, Username: u.UserID, IAMID: u.IAMID}
+	if u.PasswordHash == nil || !CheckPassword(*u.PasswordHash, password) {
+		return nil, s.authFailure(ctx, "password", actor, bad)
+	}
+	if u.Disabled {
+		return nil, s.authFailure(ctx, "password", actor, errs.Unauthorizedf("user %q is disabled", u.UserID))
+	}
+	var out *IssuedToken
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		now := store.Now()
+		u.LastLogin = &now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.issueToken(ctx, &tx.Queries, &store.Token{UserID: u.ID})
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "authenticate", Action: "password", Success: true, Actor: actor})
+	})
+	return out, err
+}
+
+// Impersonate issues a token that acts as another user. The API key's owner
+// needs IMPERSONATE_USER and must hold every permission of the user they
+// impersonate, so that impersonation never widens what they can do.
+func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string, projectID *int64) (*IssuedToken, error) {
+	var problems errs.List
+	problems.Require("apikey", apikey)
+	problems.Require("userid", userRef)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	if iamid == "" {
+		iamid = BuiltinIAM
+	}
+	k, err := s.db.GetAPIKeyByHash(ctx, secret.HashCredential(strings.TrimSpace(apikey)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.authFailure(ctx, "impersonate", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
+	} else if err != nil {
+		return nil, err
+	}
+	owner, err := s.principalOf(ctx, k.UserID)
+	if err != nil {
+		return nil, s.authFailure(ctx, "impersonate", &auth.Principal{UserID: k.UserID}, err)
+	}
+	if err := owner.Require(auth.ImpersonateUser); err != nil {
+		return nil, s.authFailure(ctx, "impersonate", owner, err)
+	}
+	target, err := resolveUser(ctx, &s.db.Queries, iamid, userRef)
+	if err != nil {
+		return nil, err
+	}
+	acting, err := s.principalOf(ctx, target.ID)
+	if err != nil {
+		return nil, errs.Conflictf("user %q cannot be impersonated: %v", target.UserID, err)
+	}
+	for _, perm := range acting.Permissions {
+		if !owner.Has(perm) {
+			return nil, s.authFailure(ctx, "impersonate", owner,
+				errs.Forbiddenf("user %q holds %s, which you do not; impersonation cannot widen your permissions", target.UserID, perm))
+		}
+	}
+	var out *IssuedToken
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = s.issueToken(ctx, &tx.Queries, &store.Token{UserID: owner.UserID, ActingUserID: &target.ID,
+			APIKeyID: &k.ID, ProjectID: projectID, Scopes: "impersonation"})
+		if err != nil {
+			return err
+		}
+		acting.Impersonator = owner
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "authenticate", Action: "impersonate", Success: true,
+			Actor: acting, TargetType: "user", TargetID: idString(target.ID)})
+	})
+	return out, err
+}
+
+// TokenDetails describes a bearer token.
+type TokenDetails struct {
+	Token  *store.Token
+	Owner  *store.User
+	Acting *store.User // impersonated user, if any
+}
+
+// TokenInfo describes a token. Users may inspect their own tokens; USER_ADMIN any.
+func (s *Service) TokenInfo(ctx context.Context, p *auth.Principal, token string) (*TokenDetails, error) {
+	if strings.TrimSpace(token) == "" {
+		return nil, errs.Field("token", errs.CodeRequired, "token is required")
+	}
+	t, err := s.db.GetTokenByHash(ctx, secret.HashCredential(strings.TrimSpace(token)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.NotFoundf("no such token (it may have expired or been revoked)")
+	} else if err != nil {
+		return nil, err
+	}
+	self := p.Is(t.UserID) || (p.Impersonator != nil && p.Impersonator.Is(t.UserID))
+	if !self {
+		if err := p.Require(auth.UserAdmin); err != nil {
+			return nil, err
+		}
+	}
+	d := &TokenDetails{Token: t}
+	if d.Owner, err = s.db.GetUser(ctx, t.UserID); err != nil {
+		return nil, err
+	}
+	if t.ActingUserID != nil {
+		if d.Acting, err = s.db.GetUser(ctx, *t.ActingUserID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// NewAPIKey is a freshly created API key; Key is shown only now.
+type NewAPIKey struct {
+	Key    string
+	Record *store.APIKey
+}
+
+// ProjectExists checks a project id for project-scoped keys; set by the
+// projects service when it is wired in.
+type ProjectExists func(ctx context.Context, q *store.Queries, id int64) (bool, error)
+
+// SetProjectCheck installs the check used for project-scoped API keys.
+func (s *Service) SetProjectCheck(f ProjectExists) { s.projectExists = f }
+
+// CreateAPIKey creates an API key for the caller, optionally scoped to a
+// project. A key cannot be created while impersonating.
+func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *string, projectID *int64) (*NewAPIKey, error) {
+	if p.Impersonator != nil {
+		return nil, errs.Forbiddenf("API keys cannot be created while impersonating another user")
+	}
+	if (name == nil || strings.TrimSpace(*name) == "") && projectID == nil {
+		return nil, errs.Field("name", errs.CodeRequired, "give a name, a projectId, or both")
+	}
+	if name != nil && len(*name) > 255 {
+		return nil, errs.Field("name", errs.CodeInvalid, "name must be at most 255 characters")
+	}
+	raw := secret.NewCredential(16)
+	k := &store.APIKey{UserID: p.UserID, Name: optional(name), KeyHash: secret.HashCredential(raw), ProjectID: projectID,
+		CreatedAt: store.Now()}
+	err := s.write(ctx, audit.Event{Type: "apiKey", Action: "create", TargetType: "apikey"}, func(tx *store.Tx, ev *audit.Event) error {
+		if projectID != nil {
+			ok := false
+			if s.projectExists != nil {
+				var err error
+				if ok, err = s.projectExists(ctx, &tx.Queries, *projectID); err != nil {
+					return err
+				}
+			}
+			if !ok {
+				return errs.Field("projectId", errs.CodeNotFound, "project %d does not exist", *projectID)
+			}
+		}
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		ev.TargetID = idString(k.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &NewAPIKey{Key: raw, Record: k}, nil
+}
+
+// CreateAPIKeyFor creates a key for a user without a caller; it serves the
+// first start, which prints the bootstrap administrator's key. When raw is
+// given (CUSTOS_ADMIN_API_KEY) it becomes the key.
+func (s *Service) CreateAPIKeyFor(ctx context.Context, userID int64, name, raw string) (string, error) {
+	if raw == "" {
+		raw = secret.NewCredential(16)
+	} else if len(raw) < 16 {
+		return "", errors.New("an administrator API key must be at least 16 characters")
+	}
+	k := &store.APIKey{UserID: userID, Name: &name, KeyHash: secret.HashCredential(raw), CreatedAt: store.Now()}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "apiKey", Action: "create", Success: true,
+			TargetType: "apikey", TargetID: idString(k.ID), Actor: &auth.Principal{UserID: userID, Username: "custos", IAMID: BuiltinIAM}})
+	})
+	return raw, err
+}
+
+// APIKeys lists a user's keys (never the keys themselves). Users list their
+// own; USER_ADMIN anyone's.
+func (s *Service) APIKeys(ctx context.Context, p *auth.Principal, iamid, ref string) ([]*store.APIKey, error) {
+	u, err := resolveUser(ctx, &s.db.Queries, iamid, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	return s.db.APIKeysOfUser(ctx, u.ID)
+}
+
+// DeleteAPIKey revokes a key and every token issued from it, returning how
+// many tokens were revoked. Owners revoke their keys; USER_ADMIN anyone's.
+func (s *Service) DeleteAPIKey(ctx context.Context, p *auth.Principal, keyID int64) (int64, error) {
+	var revoked int64
+	err := s.write(ctx, audit.Event{Type: "apiKey", Action: "delete", TargetType: "apikey", TargetID: idString(keyID)}, func(tx *store.Tx, ev *audit.Event) error {
+		k, err := tx.GetAPIKey(ctx, keyID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("API key %d does not exist", keyID)
+		} else if err != nil {
+			return err
+		}
+		if err := requireSelfOr(p, k.UserID, auth.UserAdmin); err != nil {
+			return err
+		}
+		revoked, err = tx.DeleteAPIKey(ctx, keyID)
+		ev.Details = map[string]any{"revokedTokens": revoked, "userId": k.UserID}
+		return err
+	})
+	return revoked, err
+}
+
+// PruneTokens deletes expired tokens; the server runs it periodically.
+func (s *Service) PruneTokens(ctx context.Context) (int64, error) {
+	return s.db.DeleteExpiredTokens(ctx, store.Now())
+}

@@ -1,0 +1,592 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/custosdata/custos/internal/audit"
+	"github.com/custosdata/custos/internal/auth"
+	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/store"
+)
+
+// UserView is a user with everything the API shows about them.
+type UserView struct {
+	*store.User
+	Permissions []string
+	Groups      []store.UserGroup
+	Own         store.Attributes // attributes given to the user directly
+	Effective   store.Attributes // own attributes merged with their groups'
+}
+
+// HasLogin reports whether the user can log in with a password.
+func (v *UserView) HasLogin() bool { return v.PasswordHash != nil }
+
+// GroupNames lists the names of the user's groups.
+func (v *UserView) GroupNames() []string {
+	out := make([]string, len(v.Groups))
+	for i, g := range v.Groups {
+		out[i] = g.Group.Name
+	}
+	return out
+}
+
+// views loads the permissions, groups and attributes of users in a few queries.
+func views(ctx context.Context, q *store.Queries, users []*store.User) ([]*UserView, error) {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	perms, err := q.UserPermissions(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := q.GroupsOfUsers(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	own, err := q.AttributesOf(ctx, store.ModelUser, ids...)
+	if err != nil {
+		return nil, err
+	}
+	var groupIDs []int64
+	seen := map[int64]bool{}
+	for _, gs := range groups {
+		for _, g := range gs {
+			if !seen[g.Group.ID] {
+				seen[g.Group.ID] = true
+				groupIDs = append(groupIDs, g.Group.ID)
+			}
+		}
+	}
+	groupAttrs, err := q.AttributesOf(ctx, store.ModelGroup, groupIDs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*UserView, len(users))
+	for i, u := range users {
+		v := &UserView{User: u, Permissions: perms[u.ID], Groups: groups[u.ID], Own: own[u.ID]}
+		if v.Permissions == nil {
+			v.Permissions = []string{}
+		}
+		v.Effective = mergeAttributes(v.Own)
+		for _, g := range v.Groups {
+			for name, values := range groupAttrs[g.Group.ID] {
+				v.Effective[name] = appendUnique(v.Effective[name], values...)
+			}
+		}
+		for name := range v.Effective {
+			sort.Strings(v.Effective[name])
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func view(ctx context.Context, q *store.Queries, u *store.User) (*UserView, error) {
+	vs, err := views(ctx, q, []*store.User{u})
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
+func mergeAttributes(a store.Attributes) store.Attributes {
+	out := store.Attributes{}
+	for k, v := range a {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+func appendUnique(list []string, values ...string) []string {
+	for _, v := range values {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
+}
+
+// Principal builds the principal of a user.
+func (v *UserView) Principal() *auth.Principal {
+	perms := append([]string(nil), v.Permissions...)
+	sort.Strings(perms)
+	return &auth.Principal{UserID: v.ID, IAMID: v.IAMID, Username: v.UserID, Name: v.Name, Email: v.Email, Permissions: perms}
+}
+
+// NewUser is the payload of user creation.
+type NewUser struct {
+	IAMID       string
+	UserID      string
+	Password    string
+	Name        string
+	Email       string
+	Permissions []string
+}
+
+// validPermissions checks that perms are known and that the caller may grant them.
+func validPermissions(p *auth.Principal, field string, perms []string, problems *errs.List) {
+	for i, perm := range perms {
+		if !auth.ValidPermission(perm) {
+			problems.Add(fieldIndex(field, i, len(perms)), errs.CodeEnum, "%q is not a permission; known permissions are %s",
+				perm, strings.Join(auth.AllPermissions, ", "))
+		} else if perm == auth.Admin && !p.Has(auth.Admin) {
+			problems.Add(fieldIndex(field, i, len(perms)), errs.CodeInvalid, "only an ADMIN can grant ADMIN")
+		}
+	}
+}
+
+func fieldIndex(field string, i, n int) string {
+	if field == "" {
+		return "[" + itoa(i) + "]"
+	}
+	return field + "[" + itoa(i) + "]"
+}
+
+func itoa(i int) string { return idString(int64(i)) }
+
+// CreateUser creates a user of the built-in IAM. User ids are case-insensitive
+// and stored in lower case.
+func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser) (*UserView, error) {
+	if err := p.Require(auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	var problems errs.List
+	if in.IAMID == "" {
+		problems.Add("iamid", errs.CodeRequired, "iamid is required")
+	} else if in.IAMID != BuiltinIAM {
+		problems.Add("iamid", errs.CodeEnum, "users can only be created in the built-in identity manager %q", BuiltinIAM)
+	}
+	in.UserID = strings.ToLower(strings.TrimSpace(in.UserID))
+	problems.Require("userid", in.UserID)
+	if len(in.UserID) > 255 {
+		problems.Add("userid", errs.CodeInvalid, "userid must be at most 255 characters")
+	}
+	if in.Password != "" && len(in.Password) < 8 {
+		problems.Add("password", errs.CodeInvalid, "password must be at least 8 characters")
+	}
+	if in.Email != "" {
+		if _, err := mail.ParseAddress(in.Email); err != nil {
+			problems.Add("profile.email", errs.CodeInvalid, "%q is not an e-mail address", in.Email)
+		}
+	}
+	validPermissions(p, "permissions", in.Permissions, &problems)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	u := &store.User{IAMID: in.IAMID, UserID: in.UserID, Name: in.Name, Email: in.Email, CreatedAt: now, UpdatedAt: now}
+	if u.Name == "" {
+		u.Name = in.UserID
+	}
+	if in.Password != "" {
+		h := HashPassword(in.Password)
+		u.PasswordHash = &h
+	}
+	var out *UserView
+	err := s.write(ctx, audit.Event{Type: "userCreate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			if store.IsUniqueViolation(err) {
+				return errs.Field("userid", errs.CodeUnique, "a user %q already exists in %q", in.UserID, in.IAMID)
+			}
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if err := tx.SetUserPermissions(ctx, u.ID, in.Permissions); err != nil {
+			return err
+		}
+		var err error
+		out, err = view(ctx, &tx.Queries, u)
+		return err
+	})
+	return out, err
+}
+
+// CreateBootstrapAdmin creates the first administrator with every permission.
+// It is used once, when the store has no users.
+func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid string) (*store.User, error) {
+	now := store.Now()
+	u := &store.User{IAMID: BuiltinIAM, UserID: strings.ToLower(userid), Name: "Administrator", CreatedAt: now, UpdatedAt: now}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.SetUserPermissions(ctx, u.ID, auth.AllPermissions); err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "userCreate", Action: "bootstrap", Success: true,
+			TargetType: "user", TargetID: idString(u.ID), Actor: &auth.Principal{Username: "custos", IAMID: BuiltinIAM}})
+	})
+	return u, err
+}
+
+// User returns the view of one user. Users see themselves; USER_ADMIN sees anyone.
+func (s *Service) User(ctx context.Context, p *auth.Principal, iamid, ref string) (*UserView, error) {
+	u, err := resolveUser(ctx, &s.db.Queries, iamid, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	return view(ctx, &s.db.Queries, u)
+}
+
+// Current returns the view of the calling user.
+func (s *Service) Current(ctx context.Context, p *auth.Principal) (*UserView, error) {
+	u, err := s.db.GetUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return view(ctx, &s.db.Queries, u)
+}
+
+// SearchUsers searches users. Any user may search; the API hides attributes
+// from callers without USER_ADMIN.
+func (s *Service) SearchUsers(ctx context.Context, p *auth.Principal, f store.UserFilter) ([]*UserView, int, error) {
+	users, total, err := s.db.SearchUsers(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	vs, err := views(ctx, &s.db.Queries, users)
+	return vs, total, err
+}
+
+// ProfileUpdate carries the profile fields to change; nil fields stay.
+type ProfileUpdate struct {
+	Name, Email, Phone, About, Location, Organization, Position, SQLUser *string
+	ExternalUserIDs, Preferences, SCIM                                  store.JSON
+}
+
+// UpdateProfile changes a user's profile. Users edit their own; USER_ADMIN edits anyone's.
+func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, ref string, up ProfileUpdate) (*UserView, error) {
+	var problems errs.List
+	if up.Email != nil && *up.Email != "" {
+		if _, err := mail.ParseAddress(*up.Email); err != nil {
+			problems.Add("email", errs.CodeInvalid, "%q is not an e-mail address", *up.Email)
+		}
+	}
+	if up.SQLUser != nil && len(*up.SQLUser) > 63 {
+		problems.Add("sqlUser", errs.CodeInvalid, "sqlUser must be at most 63 bytes (a database role name)")
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	var out *UserView
+	err := s.write(ctx, audit.Event{Type: "userProfileUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+			return err
+		}
+		set := func(dst **string, v *string) {
+			if v != nil {
+				if *v == "" {
+					*dst = nil
+				} else {
+					c := *v
+					*dst = &c
+				}
+			}
+		}
+		if up.Name != nil {
+			u.Name = *up.Name
+		}
+		if up.Email != nil {
+			u.Email = *up.Email
+		}
+		sqlUserBefore := deref(u.SQLUser)
+		set(&u.Phone, up.Phone)
+		set(&u.About, up.About)
+		set(&u.Location, up.Location)
+		set(&u.Organization, up.Organization)
+		set(&u.Position, up.Position)
+		set(&u.SQLUser, up.SQLUser)
+		if up.ExternalUserIDs != nil {
+			u.ExternalUserIDs = up.ExternalUserIDs
+		}
+		if up.Preferences != nil {
+			u.Preferences = up.Preferences
+		}
+		if up.SCIM != nil {
+			u.SCIM = up.SCIM
+		}
+		u.UpdatedAt = store.Now()
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if deref(u.SQLUser) != sqlUserBefore {
+			if err := tx.AppendChange(ctx, "userSQLUser", "user", idString(u.ID)); err != nil {
+				return err
+			}
+		}
+		out, err = view(ctx, &tx.Queries, u)
+		return err
+	})
+	return out, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// SetPassword changes a user's password. Users change their own and must give
+// the original; USER_ADMIN may set anyone's without it.
+func (s *Service) SetPassword(ctx context.Context, p *auth.Principal, iamid, ref, original, password string) error {
+	if len(password) < 8 {
+		return errs.Field("password", errs.CodeInvalid, "password must be at least 8 characters")
+	}
+	return s.write(ctx, audit.Event{Type: "userPasswordUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+			return err
+		}
+		if p.Is(u.ID) || original != "" {
+			if u.PasswordHash == nil || !CheckPassword(*u.PasswordHash, original) {
+				return errs.Field("originalPassword", errs.CodeInvalid, "originalPassword does not match the current password")
+			}
+		}
+		h := HashPassword(password)
+		u.PasswordHash = &h
+		u.UpdatedAt = store.Now()
+		return tx.UpdateUser(ctx, u)
+	})
+}
+
+// SetDisabled disables or enables a user; disabling revokes their tokens.
+func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref string, disabled bool) (*store.User, error) {
+	if err := p.Require(auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	var out *store.User
+	action := "enable"
+	if disabled {
+		action = "disable"
+	}
+	err := s.write(ctx, audit.Event{Type: "userUpdate", Action: action, TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if disabled && !u.Disabled {
+			perms, err := tx.UserPermissions(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if err := guardLastAdmin(ctx, &tx.Queries, u, perms[u.ID]); err != nil {
+				return err
+			}
+			if err := tx.DeleteTokensOfUser(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		u.Disabled = disabled
+		u.UpdatedAt = store.Now()
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		out = u
+		return tx.AppendChange(ctx, "userDisabled", "user", idString(u.ID))
+	})
+	return out, err
+}
+
+// DeleteUser deletes a user of the built-in IAM.
+func (s *Service) DeleteUser(ctx context.Context, p *auth.Principal, ref string) (*store.User, error) {
+	if err := p.Require(auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	var out *store.User
+	err := s.write(ctx, audit.Event{Type: "userDelete", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		u, err := resolveUser(ctx, &tx.Queries, BuiltinIAM, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if p.Is(u.ID) {
+			return errs.Conflictf("you cannot delete yourself")
+		}
+		perms, err := tx.UserPermissions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := guardLastAdmin(ctx, &tx.Queries, u, perms[u.ID]); err != nil {
+			return err
+		}
+		if err := tx.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		out = u
+		return tx.AppendChange(ctx, "userDeleted", "user", idString(u.ID))
+	})
+	return out, err
+}
+
+// CloneUser creates one user per e-mail address with the permissions, groups
+// and attributes of the given user. Addresses that are invalid or already
+// taken are returned as failed; the others are created together.
+func (s *Service) CloneUser(ctx context.Context, p *auth.Principal, ref string, emails []string) ([]string, error) {
+	if err := p.Require(auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	if len(emails) == 0 {
+		return nil, errs.Field("email", errs.CodeRequired, "give at least one e-mail address to clone the user to")
+	}
+	failed := []string{}
+	err := s.write(ctx, audit.Event{Type: "userClone", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		src, err := resolveUser(ctx, &tx.Queries, BuiltinIAM, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(src.ID)
+		v, err := view(ctx, &tx.Queries, src)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(v.Permissions, auth.Admin) && !p.Has(auth.Admin) {
+			return errs.Forbiddenf("only an ADMIN can clone a user holding ADMIN")
+		}
+		for _, email := range emails {
+			addr, err := mail.ParseAddress(email)
+			if err != nil || addr.Address != strings.TrimSpace(email) {
+				failed = append(failed, email)
+				continue
+			}
+			userid := strings.ToLower(addr.Address)
+			if _, err := tx.GetUserByName(ctx, BuiltinIAM, userid); err == nil {
+				failed = append(failed, email)
+				continue
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			now := store.Now()
+			u := &store.User{IAMID: BuiltinIAM, UserID: userid, Name: userid, Email: addr.Address, CreatedAt: now, UpdatedAt: now}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.SetUserPermissions(ctx, u.ID, v.Permissions); err != nil {
+				return err
+			}
+			for _, g := range v.Groups {
+				if err := tx.AddMember(ctx, &store.Membership{GroupID: g.Group.ID, UserID: u.ID, CreatedAt: now, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			for name, values := range v.Own {
+				for _, value := range values {
+					if err := tx.AddAttribute(ctx, store.ModelUser, u.ID, name, value); err != nil {
+						return err
+					}
+				}
+			}
+			if err := tx.AppendChange(ctx, "userCreated", "user", idString(u.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return failed, err
+}
+
+// PermissionChange says how to change a user's permissions.
+type PermissionChange int
+
+const (
+	AddPermissions PermissionChange = iota
+	RemovePermissions
+	ReplacePermissions
+)
+
+// ChangePermissions adds, removes or replaces a user's permissions. Only
+// USER_ADMIN may change permissions, and only an ADMIN may grant ADMIN.
+func (s *Service) ChangePermissions(ctx context.Context, p *auth.Principal, iamid, ref string, how PermissionChange, perms []string) (*UserView, error) {
+	if err := p.Require(auth.UserAdmin); err != nil {
+		return nil, err
+	}
+	var problems errs.List
+	if how == RemovePermissions {
+		for _, perm := range perms {
+			if !auth.ValidPermission(perm) {
+				problems.Add("permission", errs.CodeEnum, "%q is not a permission", perm)
+			} else if perm == auth.Admin && !p.Has(auth.Admin) {
+				problems.Add("permission", errs.CodeInvalid, "only an ADMIN can revoke ADMIN")
+			}
+		}
+	} else {
+		validPermissions(p, "permissions", perms, &problems)
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	var out *UserView
+	err := s.write(ctx, audit.Event{Type: "userPermissionsUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		current, err := tx.UserPermissions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		var next []string
+		switch how {
+		case AddPermissions:
+			next = appendUnique(append([]string(nil), current[u.ID]...), perms...)
+		case RemovePermissions:
+			for _, perm := range current[u.ID] {
+				if !slices.Contains(perms, perm) {
+					next = append(next, perm)
+				}
+			}
+		case ReplacePermissions:
+			next = appendUnique(nil, perms...)
+		}
+		if slices.Contains(current[u.ID], auth.Admin) && !slices.Contains(next, auth.Admin) {
+			if !p.Has(auth.Admin) {
+				return errs.Forbiddenf("only an ADMIN can revoke ADMIN")
+			}
+			if err := guardLastAdmin(ctx, &tx.Queries, u, current[u.ID]); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetUserPermissions(ctx, u.ID, next); err != nil {
+			return err
+		}
+		if err := tx.AppendChange(ctx, "userPermissions", "user", idString(u.ID)); err != nil {
+			return err
+		}
+		out, err = view(ctx, &tx.Queries, u)
+		return err
+	})
+	return out, err
+}
+
+// GroupsOfUser lists a user's groups. Users see their own; USER_ADMIN anyone's.
+func (s *Service) GroupsOfUser(ctx context.Context, p *auth.Principal, iamid, ref string) ([]store.UserGroup, *store.User, error) {
+	u, err := resolveUser(ctx, &s.db.Queries, iamid, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+		return nil, nil, err
+	}
+	groups, err := s.db.GroupsOfUsers(ctx, u.ID)
+	return groups[u.ID], u, err
+}

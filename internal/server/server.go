@@ -1,0 +1,169 @@
+// Package server assembles custos: it opens the store, builds the services
+// and the HTTP API, bootstraps the first administrator, runs background
+// loops, and shuts everything down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/custosdata/custos/internal/api"
+	"github.com/custosdata/custos/internal/identity"
+	"github.com/custosdata/custos/internal/secret"
+	"github.com/custosdata/custos/internal/store"
+	"github.com/custosdata/custos/internal/tags"
+	"github.com/custosdata/custos/internal/version"
+)
+
+// App is a configured custos server.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Secrets  *secret.Box
+	Identity *identity.Service
+	Tags     *tags.Service
+	API      *api.Server
+
+	// AdminKey is the administrator's API key when this start created the
+	// administrator; empty otherwise.
+	AdminKey string
+
+	background []func(ctx context.Context)
+}
+
+// New opens the store and builds the services. Call Close when done.
+func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, logOut)
+	box, err := secret.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.StoreLocation())
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Secrets: box}
+	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL})
+	a.Tags = tags.New(db)
+	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags},
+		api.Options{MaxBodyBytes: cfg.MaxBodyBytes, Version: version.String(), Logger: log})
+	if err := a.bootstrap(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.background = append(a.background, a.pruneTokens)
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.DB.Close() }
+
+// bootstrap creates the administrator when the store has no user at all.
+func (a *App) bootstrap(ctx context.Context) error {
+	n, err := a.DB.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	admin, err := a.Identity.CreateBootstrapAdmin(ctx, "admin")
+	if store.IsUniqueViolation(err) {
+		return nil // another server sharing the store created it first
+	} else if err != nil {
+		return fmt.Errorf("create the administrator: %w", err)
+	}
+	key, err := a.Identity.CreateAPIKeyFor(ctx, admin.ID, "bootstrap", a.Config.AdminAPIKey)
+	if err != nil {
+		return fmt.Errorf("create the administrator's API key: %w", err)
+	}
+	a.AdminKey = key
+	return nil
+}
+
+func newLogger(cfg Config, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
+}
+
+// pruneTokens deletes expired bearer tokens every ten minutes.
+func (a *App) pruneTokens(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.Identity.PruneTokens(ctx); err != nil {
+				a.Log.Warn("prune expired tokens", "error", err)
+			} else if n > 0 {
+				a.Log.Debug("pruned expired tokens", "count", n)
+			}
+		}
+	}
+}
+
+// Serve listens and serves until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, lets requests in flight finish (up to 20
+// seconds), and stops the background loops. ready, if not nil, receives the
+// listening address.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+	}
+	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	for _, loop := range a.background {
+		go func() { loop(bgCtx) }()
+	}
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		a.Log.Info("shutting down")
+		_ = srv.Shutdown(shutdownCtx)
+		stopBackground()
+	}()
+	addr := ln.Addr().String()
+	a.Log.Info("custos is serving", "address", "http://"+addr, "store", string(a.DB.Backend()), "version", version.String())
+	if ready != nil {
+		ready(addr)
+	}
+	err = srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		<-done
+		return nil
+	}
+	stopBackground()
+	return err
+}
+
+// AddBackground registers a loop that runs while the server serves.
+func (a *App) AddBackground(loop func(ctx context.Context)) { a.background = append(a.background, loop) }
+
+// URLFor returns the base URL for a listening address.
+func URLFor(addr string) string {
+	if strings.HasPrefix(addr, "[::]") || strings.HasPrefix(addr, "0.0.0.0") {
+		_, port, _ := net.SplitHostPort(addr)
+		return "http://127.0.0.1:" + port
+	}
+	return "http://" + addr
+}
