@@ -260,7 +260,7 @@ func (s *Service) SearchUsers(ctx context.Context, p *auth.Principal, f store.Us
 // ProfileUpdate carries the profile fields to change; nil fields stay.
 type ProfileUpdate struct {
 	Name, Email, Phone, About, Location, Organization, Position, SQLUser *string
-	ExternalUserIDs, Preferences, SCIM                                  store.JSON
+	ExternalUserIDs, Preferences, SCIM                                   store.JSON
 }
 
 // UpdateProfile changes a user's profile. Users edit their own; USER_ADMIN edits anyone's.

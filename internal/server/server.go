@@ -157,7 +157,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 }
 
 // AddBackground registers a loop that runs while the server serves.
-func (a *App) AddBackground(loop func(ctx context.Context)) { a.background = append(a.background, loop) }
+func (a *App) AddBackground(loop func(ctx context.Context)) {
+	a.background = append(a.background, loop)
+}
 
 // URLFor returns the base URL for a listening address.
 func URLFor(addr string) string {
