@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -106,4 +108,37 @@ func Where(conds []string) string {
 		return ""
 	}
 	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// page runs one page of a search and counts all matches in the same scan
+// (COUNT(*) OVER ()); only a page past the end needs a separate count.
+// scan reads one row, the count being the last column.
+func (q *Queries) page(ctx context.Context, table, columns, where, order string, a Args, offset, size int,
+	scan func(rows *sql.Rows, total *int) error) (int, error) {
+	counted := "COUNT(*) OVER ()"
+	if q.backend == SQLite {
+		// SQLite materializes window functions; counting apart is faster.
+		counted = "0"
+	}
+	query := fmt.Sprintf(`SELECT %s, %s FROM %s%s ORDER BY %s LIMIT %s OFFSET %s`,
+		columns, counted, table, where, order, a.Add(size), a.Add(offset))
+	rows, err := q.Query(ctx, query, a...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	total, n := 0, 0
+	for rows.Next() {
+		if err := scan(rows, &total); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if q.backend == SQLite || (n == 0 && offset > 0) {
+		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+where, a[:len(a)-2]...).Scan(&total)
+	}
+	return total, err
 }

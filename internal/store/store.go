@@ -40,6 +40,8 @@ type DB struct {
 type Queries struct {
 	q       queryer
 	backend Backend
+	stmts   *stmtCache // SQLite only: parsing SQL dominates its small queries
+	tx      *sql.Tx
 }
 
 type queryer interface {
@@ -100,6 +102,9 @@ func Open(ctx context.Context, location string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s store: %w", backend, err)
 	}
 	s := &DB{Queries: Queries{q: db, backend: backend}, sql: db, backend: backend}
+	if backend == SQLite {
+		s.stmts = newStmtCache(db)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -111,7 +116,12 @@ func Open(ctx context.Context, location string) (*DB, error) {
 func (db *DB) Backend() Backend { return db.backend }
 
 // Close closes the store.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
+	return db.sql.Close()
+}
 
 // Ping checks that the store answers (for /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
@@ -136,7 +146,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{Queries: Queries{q: stx, backend: db.backend}, tx: stx}
+	tx := &Tx{Queries: Queries{q: stx, backend: db.backend, stmts: db.stmts, tx: stx}, tx: stx}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -176,18 +186,40 @@ func IsUniqueViolation(err error) bool {
 // Backend says which engine the queries run on.
 func (q *Queries) Backend() Backend { return q.backend }
 
+// prepared returns a cached prepared statement for query, bound to the
+// transaction when there is one, or nil when statements are not cached.
+func (q *Queries) prepared(ctx context.Context, query string) *sql.Stmt {
+	if q.stmts == nil {
+		return nil
+	}
+	st := q.stmts.get(ctx, query)
+	if st != nil && q.tx != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
 // Exec runs a statement.
 func (q *Queries) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return q.q.ExecContext(ctx, query, args...)
 }
 
 // Query runs a query returning rows.
 func (q *Queries) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return q.q.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a query returning at most one row.
 func (q *Queries) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return q.q.QueryRowContext(ctx, query, args...)
 }
 

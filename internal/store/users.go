@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -38,11 +37,11 @@ const userColumns = `id, iamid, userid, password_hash, disabled, system_generate
 	location, organization, position, sql_user, external_user_ids, preferences, scim, current_project_id,
 	last_login, created_at, updated_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.IAMID, &u.UserID, &u.PasswordHash, &u.Disabled, &u.SystemGenerated, &u.Name,
+	err := row.Scan(append([]any{&u.ID, &u.IAMID, &u.UserID, &u.PasswordHash, &u.Disabled, &u.SystemGenerated, &u.Name,
 		&u.Email, &u.Phone, &u.About, &u.Location, &u.Organization, &u.Position, &u.SQLUser,
-		&u.ExternalUserIDs, &u.Preferences, &u.SCIM, &u.CurrentProjectID, &u.LastLogin, &u.CreatedAt, &u.UpdatedAt)
+		&u.ExternalUserIDs, &u.Preferences, &u.SCIM, &u.CurrentProjectID, &u.LastLogin, &u.CreatedAt, &u.UpdatedAt}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -148,10 +147,6 @@ func (q *Queries) SearchUsers(ctx context.Context, f UserFilter) ([]*User, int, 
 		conds = append(conds, `disabled = FALSE`)
 	}
 	where := Where(conds)
-	var total int
-	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users`+where, a...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
 	order := map[string]string{"name": "LOWER(name)", "createdAt": "created_at", "iamid": "iamid", "email": "LOWER(email)"}[f.SortField]
 	if order == "" {
 		order = "LOWER(name)"
@@ -160,22 +155,14 @@ func (q *Queries) SearchUsers(ctx context.Context, f UserFilter) ([]*User, int, 
 	if f.Descending {
 		dir = "DESC"
 	}
-	query := fmt.Sprintf(`SELECT %s FROM users%s ORDER BY %s %s, id %s LIMIT %s OFFSET %s`,
-		userColumns, where, order, dir, dir, a.Add(f.Size), a.Add(f.Offset))
-	rows, err := q.Query(ctx, query, a...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
 	var users []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		users = append(users, u)
-	}
-	return users, total, rows.Err()
+	total, err := q.page(ctx, "users", userColumns, where, order+" "+dir+", id "+dir, a, f.Offset, f.Size,
+		func(rows *sql.Rows, total *int) error {
+			u, err := scanUser(rows, total)
+			users = append(users, u)
+			return err
+		})
+	return users, total, err
 }
 
 // UserPermissions returns the permissions of each of the given users.
