@@ -49,8 +49,6 @@ type Server struct {
 	// auditFallbacks counts successful changes that wrote no audit record
 	// of their own; tests assert it stays zero.
 	auditFallbacks atomic.Int64
-	// Extra route groups registered by other areas (catalog, policy, ...).
-	extensions []func(*Server)
 }
 
 // Op describes one route: how it is documented and guarded.
@@ -74,14 +72,14 @@ type Op struct {
 type Handler func(r *Request) (any, error)
 
 // New builds the server and its routes.
-func New(svc Services, opts Options, extensions ...func(*Server)) *Server {
+func New(svc Services, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 16 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{Services: svc, opts: opts, metrics: newMetrics(), extensions: extensions}
+	s := &Server{Services: svc, opts: opts, metrics: newMetrics()}
 	r := chi.NewRouter()
 	r.Use(s.recoverer, s.requestContext, s.observe)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -95,9 +93,6 @@ func New(svc Services, opts Options, extensions ...func(*Server)) *Server {
 	s.bimRoutes()
 	s.tagRoutes()
 	s.auditRoutes()
-	for _, ext := range extensions {
-		ext(s)
-	}
 	s.openAPIRoute()
 	return s
 }
