@@ -1,14 +1,17 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/pgtest"
 	"github.com/custosdata/custos/internal/server/servertest"
+	"github.com/custosdata/custos/internal/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -499,4 +502,51 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	if _, ok := schemas["userAggregate"]; !ok {
 		t.Errorf("schemas: %v", schemas)
 	}
+}
+
+func TestJobsAPI(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		env.App.Jobs.Register("sleepy", jobs.Handler{Run: func(ctx context.Context, j *store.Job, p jobs.Progress) (any, error) {
+			p(3, 3, "counted")
+			return "slept", nil
+		}})
+		uid, key := env.NewUser(t, "runner@example.com")
+		_, other := env.NewUser(t, "other@example.com")
+		var id string
+		err := env.App.DB.InTx(t.Context(), func(tx *store.Tx) error {
+			var err error
+			id, err = jobs.Enqueue(t.Context(), &tx.Queries, "sleepy", nil, jobs.Options{CreatedBy: &uid})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.App.Jobs.Notify()
+		st := env.Must(t, 200, key, "POST", "/jobs/statuses", map[string]any{"jobIds": []string{id}, "wait": 10}).Map(t)
+		j := st[id].(map[string]any)
+		if j["state"] != "completed" || j["output"] != "slept" {
+			t.Fatalf("statuses: %v", st)
+		}
+		env.Must(t, 422, other, "POST", "/jobs/statuses", map[string]any{"jobIds": []string{id}})
+		env.Must(t, 422, key, "POST", "/jobs/statuses", map[string]any{"jobIds": []string{}})
+		env.Must(t, 422, key, "POST", "/jobs/statuses", map[string]any{"jobIds": []string{id}, "wait": 1, "pollInterval": 0})
+		full := env.Must(t, 200, key, "GET", "/jobs/"+id, nil).Map(t)
+		if full["progress"].(map[string]any)["done"].(float64) != 3 {
+			t.Fatalf("job: %v", full)
+		}
+		env.Must(t, 404, other, "GET", "/jobs/"+id, nil)
+		mine := env.Must(t, 200, key, "GET", "/jobs/search?state=completed", nil).Map(t)
+		if mine["count"].(float64) != 1 {
+			t.Fatalf("search: %v", mine)
+		}
+		if n := env.Must(t, 200, other, "GET", "/jobs/search", nil).Map(t)["count"].(float64); n != 0 {
+			t.Fatalf("others see %v jobs", n)
+		}
+		env.Must(t, 400, key, "GET", "/jobs/search?state=sleeping", nil)
+		sum := env.Admin(t, 200, "GET", "/jobs/summary", nil).Map(t)
+		if sum["sleepy"].(map[string]any)["completed"].(float64) != 1 {
+			t.Fatalf("summary: %v", sum)
+		}
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/identity"
+	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/store"
 	"github.com/custosdata/custos/internal/tags"
 )
@@ -30,6 +31,7 @@ type Services struct {
 	DB       *store.DB
 	Identity *identity.Service
 	Tags     *tags.Service
+	Jobs     *jobs.Runner
 }
 
 // Options tune the HTTP layer.
@@ -93,6 +95,7 @@ func New(svc Services, opts Options) *Server {
 	s.bimRoutes()
 	s.tagRoutes()
 	s.auditRoutes()
+	s.jobRoutes()
 	s.openAPIRoute()
 	return s
 }

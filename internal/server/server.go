@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/identity"
+	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
 	"github.com/custosdata/custos/internal/store"
 	"github.com/custosdata/custos/internal/tags"
@@ -30,6 +32,7 @@ type App struct {
 	Secrets  *secret.Box
 	Identity *identity.Service
 	Tags     *tags.Service
+	Jobs     *jobs.Runner
 	API      *api.Server
 
 	// AdminKey is the administrator's API key when this start created the
@@ -56,13 +59,14 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a := &App{Config: cfg, Log: log, DB: db, Secrets: box}
 	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL})
 	a.Tags = tags.New(db)
-	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags},
+	a.Jobs = jobs.NewRunner(db, log)
+	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs},
 		api.Options{MaxBodyBytes: cfg.MaxBodyBytes, Version: version.String(), Logger: log})
 	if err := a.bootstrap(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.background = append(a.background, a.pruneTokens)
+	a.background = append(a.background, a.pruneTokens, a.Jobs.Run)
 	return a, nil
 }
 
@@ -128,11 +132,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
-	bgCtx, stopBackground := context.WithCancel(context.Background())
+	stopBackground := a.Start()
 	done := make(chan struct{})
-	for _, loop := range a.background {
-		go func() { loop(bgCtx) }()
-	}
 	go func() {
 		defer close(done)
 		<-ctx.Done()
@@ -154,6 +155,27 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	stopBackground()
 	return err
+}
+
+// Start runs the background loops (jobs, token pruning, ...) until the
+// returned stop function is called; stop waits for them to return.
+func (a *App) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, loop := range a.background {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
 }
 
 // AddBackground registers a loop that runs while the server serves.

@@ -53,9 +53,11 @@ func New(t testing.TB, backend Backend, tweak ...func(*server.Config)) *Env {
 	if err != nil {
 		t.Fatalf("start custos: %v", err)
 	}
+	stop := app.Start()
 	ts := httptest.NewServer(app.API)
 	t.Cleanup(func() {
 		ts.Close()
+		stop()
 		app.Close()
 	})
 	return &Env{App: app, URL: ts.URL, Client: ts.Client()}
