@@ -251,3 +251,70 @@ func TestTagsAndAudit(t *testing.T) {
 		}
 	})
 }
+
+func TestCatalogTables(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := store.Now()
+		host, key := "db.example.com", "pg-main"
+		c := &store.Connection{ConnectionKey: key, Technology: "PostgreSQL", Hostname: &host, Config: store.JSON(`{"port":5432}`),
+			CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateConnection(ctx, &store.Connection{ConnectionKey: key, Technology: "x", Config: store.JSON(`{}`),
+			CreatedAt: now, UpdatedAt: now}); !store.IsUniqueViolation(err) {
+			t.Fatalf("duplicate connection key: %v", err)
+		}
+		schema, table := "app", "Customers"
+		d := &store.DataSource{Name: "App Customers", ConnectionID: &c.ID, Technology: "PostgreSQL", RemoteSchema: &schema,
+			RemoteTable: &table, RemoteKind: "table", Status: store.DataSourceEnabled, CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateDataSource(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		cols := []store.Column{
+			{Name: "id", Position: 1, DataType: "integer", PrimaryKey: true, CreatedAt: now, UpdatedAt: now},
+			{Name: "e_mail", Position: 2, DataType: "text", Nullable: true, CreatedAt: now, UpdatedAt: now},
+		}
+		if err := db.ReplaceColumns(ctx, d.ID, cols); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := db.ColumnsOf(ctx, d.ID)
+		if len(got[d.ID]) != 2 || got[d.ID][1].Name != "e_mail" || !got[d.ID][0].PrimaryKey {
+			t.Fatalf("columns: %+v", got)
+		}
+		if ds, name, ok := store.ParseColumnModelID(store.ColumnModelID(d.ID, "e_mail")); !ok || ds != d.ID || name != "e_mail" {
+			t.Fatalf("column model id: %d %q %v", ds, name, ok)
+		}
+		u := newUser(t, &db.Queries, "owner", "Owner")
+		a := &store.Access{DataSourceID: d.ID, ModelType: "user", ModelID: u.ID, State: store.AccessOwner, AccessGrant: store.GrantWrite,
+			CreatedAt: now, UpdatedAt: now}
+		if err := db.PutAccess(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		past := now.Add(-time.Hour)
+		again := &store.Access{DataSourceID: d.ID, ModelType: "user", ModelID: u.ID, State: store.AccessSubscribed,
+			AccessGrant: store.GrantRead, Expiration: &past, CreatedAt: now, UpdatedAt: now}
+		if err := db.PutAccess(ctx, again); err != nil || again.ID != a.ID {
+			t.Fatalf("replacing access keeps its id: %v %d %d", err, again.ID, a.ID)
+		}
+		list, _ := db.AccessToDataSource(ctx, d.ID, store.AccessSubscribed)
+		if len(list) != 1 || list[0].Active(now) {
+			t.Fatalf("an expired subscription must not be active: %+v", list)
+		}
+		// Deleting a data source removes its columns, access and tags.
+		tag := &store.Tag{Name: "PII", Source: "curated", CreatedAt: now, UpdatedAt: now}
+		db.CreateTag(ctx, tag)
+		db.AttachTag(ctx, &store.ModelTag{ModelType: "column", ModelID: store.ColumnModelID(d.ID, "e_mail"), Tag: tag,
+			Source: "curated", Context: "manual", CreatedAt: now})
+		if err := db.DeleteDataSource(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		left, _ := db.TagsOfModels(ctx, "column", []string{store.ColumnModelID(d.ID, "e_mail")})
+		cols2, _ := db.ColumnsOf(ctx, d.ID)
+		acc, _ := db.AccessToDataSource(ctx, d.ID)
+		if len(left) != 0 || len(cols2) != 0 || len(acc) != 0 {
+			t.Fatalf("leftovers: tags %v columns %v access %v", left, cols2, acc)
+		}
+	})
+}
