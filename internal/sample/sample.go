@@ -147,7 +147,7 @@ func generate() data {
 			city = place.city
 		}
 		birth := time.Date(1940+r.IntN(66), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
-		created := epoch.Add(time.Duration(r.Int64N(int64(5*365*24*time.Hour)))).Truncate(time.Second)
+		created := epoch.Add(time.Duration(r.Int64N(int64(5 * 365 * 24 * time.Hour)))).Truncate(time.Second)
 		var ipv6 any
 		if r.IntN(100) < 70 {
 			ipv6 = randomIPv6(r)
@@ -178,7 +178,7 @@ func generate() data {
 		}
 		d.orders = append(d.orders, []any{int64(2024100000 + i*7919), int64(1 + r.IntN(Customers)),
 			int32(1 + r.IntN(Products)), int32(1 + r.IntN(4)), fmt.Sprintf("%d.%02d", 5+r.IntN(195), r.IntN(100)),
-			status, tracking, epoch.Add(time.Duration(r.Int64N(int64(5*365*24*time.Hour)))).Truncate(time.Second)})
+			status, tracking, epoch.Add(time.Duration(r.Int64N(int64(5 * 365 * 24 * time.Hour)))).Truncate(time.Second)})
 	}
 	for i := range LoyaltyMembers {
 		p := people[i*2]
