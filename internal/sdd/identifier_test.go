@@ -65,7 +65,9 @@ func TestIdentifierValidation(t *testing.T) {
 		{"lower-case name", func(id *Identifier) { id.Name = "my_identifier" }, []string{"name:invalid"}},
 		{"missing texts", func(id *Identifier) { id.Name, id.DisplayName, id.Description = "", " ", "" },
 			[]string{"name:required", "displayName:required", "description:required"}},
-		{"tags", func(id *Identifier) { id.Config.Tags = []string{"Discovered.Ok", "PII", "Discovered..x", "Discovered."} },
+		{"tags", func(id *Identifier) {
+			id.Config.Tags = []string{"Discovered.Ok", "PII", "Discovered..x", "Discovered."}
+		},
 			[]string{"config.tags[1]:invalid", "config.tags[2]:invalid", "config.tags[3]:invalid"}},
 		{"no tags", func(id *Identifier) { id.Config.Tags = nil }, []string{"config.tags:required"}},
 		{"confidence above 1", func(id *Identifier) { id.Config.MinConfidence = &two }, []string{"config.minConfidence:invalid"}},
@@ -73,11 +75,23 @@ func TestIdentifierValidation(t *testing.T) {
 		{"regex without pattern", func(id *Identifier) { id.Config.Regex = "" }, []string{"config.regex:required"}},
 		{"fields of another type", func(id *Identifier) { id.Config.Values = []string{"x"}; id.Config.ColumnNameRegex = "x" },
 			[]string{"config.columnNameRegex:invalid", "config.values:invalid"}},
-		{"dictionary", func(id *Identifier) { id.Type = TypeDictionary; id.Config.Regex = ""; id.Config.Values = []string{"Bob", " "} },
+		{"dictionary", func(id *Identifier) {
+			id.Type = TypeDictionary
+			id.Config.Regex = ""
+			id.Config.Values = []string{"Bob", " "}
+		},
 			[]string{"config.values[1]:required"}},
 		{"empty dictionary", func(id *Identifier) { id.Type = TypeDictionary; id.Config.Regex = "" }, []string{"config.values:required"}},
-		{"column name regex", func(id *Identifier) { id.Type = TypeColumnNameRegex; id.Config.Regex = ""; id.Config.ColumnNameRegex = "acct|account" }, nil},
-		{"bad column name regex", func(id *Identifier) { id.Type = TypeColumnNameRegex; id.Config.Regex = ""; id.Config.ColumnNameRegex = "[" },
+		{"column name regex", func(id *Identifier) {
+			id.Type = TypeColumnNameRegex
+			id.Config.Regex = ""
+			id.Config.ColumnNameRegex = "acct|account"
+		}, nil},
+		{"bad column name regex", func(id *Identifier) {
+			id.Type = TypeColumnNameRegex
+			id.Config.Regex = ""
+			id.Config.ColumnNameRegex = "["
+		},
 			[]string{"config.columnNameRegex:invalid"}},
 		{"conditional tags", func(id *Identifier) {
 			id.Config.ConditionalTags = map[string]TagCondition{"Discovered.Savings": {ColumnNameRegex: "sav"}, "Bad": {ColumnNameRegex: "("}}
