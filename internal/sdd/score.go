@@ -320,13 +320,13 @@ func words(name string) string {
 			prev = r
 			continue
 		}
-		if b.Len() > 0 && !pending && unicode.IsUpper(r) {
+		if b.Len() > 0 && !pending && isUpper(r) {
 			next := utf8.RuneError
 			if i+1 < len(runes) {
 				next = runes[i+1]
 			}
 			// aB starts a word; so does the B of ABc.
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || unicode.IsUpper(prev) && unicode.IsLower(next) {
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || isUpper(prev) && unicode.IsLower(next) {
 				pending = true
 			}
 		}
@@ -339,6 +339,9 @@ func words(name string) string {
 	}
 	return b.String()
 }
+
+// isUpper reports an upper-case letter that has a lower-case form.
+func isUpper(r rune) bool { return unicode.IsUpper(r) && unicode.ToLower(r) != r }
 
 // sortedUnique sorts tags and drops duplicates.
 func sortedUnique(tags []string) []string {
