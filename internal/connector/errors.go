@@ -79,9 +79,19 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// fail classifies an error of a catalog or sampling statement. field is the
-// payload path of the source involved ("" when none).
-func (p *Postgres) fail(err error, field string) error {
+// Whose fault a statement's failure is, for fail.
+type blame int
+
+const (
+	blameNone  blame = iota // a catalog statement: no payload field to fix
+	blameTable              // a table source: field is its path, e.g. "sources[2]"
+	blameQuery              // a query source: field is the statement's path, e.g. "sources[3].query"
+)
+
+// fail classifies an error of a catalog, sampling or describing statement.
+// Errors a payload can fix become 422s on the source's field; the rest are
+// Unavailable (the server failed) or unclassified.
+func (p *Postgres) fail(err error, who blame, field string) error {
 	var e *errs.Error
 	if errors.As(err, &e) {
 		return err
@@ -92,36 +102,35 @@ func (p *Postgres) fail(err error, field string) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		at := func(suffix string) string {
-			switch {
-			case field == "":
-				return "sources"
-			case strings.HasSuffix(field, ".query"):
-				return field
+		if who != blameNone {
+			at := func(suffix string) string {
+				if who == blameQuery {
+					return field
+				}
+				return field + suffix
 			}
-			return field + suffix
+			fe := func(name, code, format string, args ...any) error {
+				x := errs.Field(name, code, format, args...)
+				x.Err = err
+				return x
+			}
+			switch {
+			case pgErr.Code == "42501": // insufficient_privilege
+				return fe(at(".table"), errs.CodeInvalid, "permission denied for user %q: %s", p.conn.Username, pgErr.Message)
+			case pgErr.Code == "42P01": // undefined_table
+				return fe(at(".table"), errs.CodeNotFound, "%s", pgErr.Message)
+			case pgErr.Code == "3F000": // invalid_schema_name
+				return fe(at(".schema"), errs.CodeNotFound, "%s", pgErr.Message)
+			case pgErr.Code == "42703": // undefined_column
+				return fe(at(".columns"), errs.CodeNotFound, "%s", pgErr.Message)
+			case pgErr.Code == "25006": // read_only_sql_transaction
+				return fe(at(""), errs.CodeInvalid, "a source may only read: %s", pgErr.Message)
+			case who == blameQuery && strings.HasPrefix(pgErr.Code, "42"): // syntax error or access rule violation
+				return fe(field, errs.CodeInvalid, "the query is not valid: %s", pgErr.Message)
+			}
 		}
-		fe := func(name, code, format string, args ...any) error {
-			x := errs.Field(name, code, format, args...)
-			x.Err = err
-			return x
-		}
-		switch pgErr.Code {
-		case "42501": // insufficient_privilege
-			return fe(at(".table"), errs.CodeInvalid, "permission denied for user %q: %s", p.conn.Username, pgErr.Message)
-		case "42P01": // undefined_table
-			return fe(at(".table"), errs.CodeNotFound, "%s", pgErr.Message)
-		case "3F000": // invalid_schema_name
-			return fe(at(".schema"), errs.CodeNotFound, "%s", pgErr.Message)
-		case "42703": // undefined_column
-			return fe(at(".columns"), errs.CodeNotFound, "%s", pgErr.Message)
-		case "25006": // read_only_sql_transaction
-			return fe(at(""), errs.CodeInvalid, "a source may only read: %s", pgErr.Message)
-		case "57014": // query_canceled, here by statement_timeout
+		if pgErr.Code == "57014" { // query_canceled, here by statement_timeout
 			return errs.Unavailablef(err, "reading %s timed out: %s", p.conn.ConnectionString(), pgErr.Message)
-		}
-		if strings.HasPrefix(pgErr.Code, "42") && strings.HasSuffix(field, ".query") { // syntax or access rule violation
-			return fe(field, errs.CodeInvalid, "the query is not valid: %s", pgErr.Message)
 		}
 		return errs.Unavailablef(err, "PostgreSQL at %s failed: %s", p.conn.ConnectionString(), pgErr.Message)
 	}

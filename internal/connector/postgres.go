@@ -101,11 +101,11 @@ func (p *Postgres) Schemas(ctx context.Context) ([]string, error) {
 		WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\_%'
 		ORDER BY nspname COLLATE "C"`)
 	if err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	return names, nil
 }
@@ -164,7 +164,7 @@ func (p *Postgres) Tables(ctx context.Context, schemas ...string) ([]Table, erro
 			SELECT coalesce(array_agg(s ORDER BY i), '{}') FROM unnest($1::text[]) WITH ORDINALITY AS u(s, i)
 			WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = s)`, schemas).Scan(&missing)
 		if err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		if len(missing) > 0 {
 			var l errs.List
@@ -176,19 +176,19 @@ func (p *Postgres) Tables(ctx context.Context, schemas ...string) ([]Table, erro
 	}
 	rows, err := p.pool.Query(ctx, tablesQuery, schemas, len(schemas) > 0)
 	if err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	defer rows.Close()
 	var tables []Table
 	for rows.Next() {
 		var r columnRow
 		if err := rows.Scan(r.dest()...); err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		tables = r.appendTo(tables)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	return tables, nil
 }
@@ -215,7 +215,7 @@ func (p *Postgres) LookupTables(ctx context.Context, refs []TableRef) ([]Table, 
 	}
 	rows, err := p.pool.Query(ctx, lookupQuery, schemas, names)
 	if err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	defer rows.Close()
 	var tables []Table
@@ -224,7 +224,7 @@ func (p *Postgres) LookupTables(ctx context.Context, refs []TableRef) ([]Table, 
 		var r columnRow
 		var i int64
 		if err := rows.Scan(append(r.dest(), &i)...); err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		if i != last { // a new ref starts; the same table may be named twice
 			tables = append(tables, r.table())
@@ -236,7 +236,7 @@ func (p *Postgres) LookupTables(ctx context.Context, refs []TableRef) ([]Table, 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	return p.checkFound(ctx, refs, tables)
 }
@@ -259,11 +259,11 @@ func (p *Postgres) checkFound(ctx context.Context, refs []TableRef, tables []Tab
 	if len(unresolved) > 0 {
 		rows, err := p.pool.Query(ctx, `SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY ($1::text[])`, unresolved)
 		if err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		for _, n := range names {
 			schemaExists[n] = true

@@ -63,7 +63,7 @@ func (p *Postgres) Sample(ctx context.Context, ref TableRef, opts SampleOptions)
 		return err
 	})
 	if err != nil {
-		return nil, p.fail(err, ref.Field)
+		return nil, p.fail(err, blameTable, ref.Field)
 	}
 	return s, nil
 }
@@ -143,7 +143,7 @@ func (p *Postgres) SampleQuery(ctx context.Context, q Query, opts SampleOptions)
 	defer conn.Release()
 	s, err := sampleQuery(ctx, conn, q.SQL, size, p.timeout(opts))
 	if err != nil {
-		return nil, p.fail(err, q.Field)
+		return nil, p.fail(err, blameQuery, q.Field)
 	}
 	return s, nil
 }
@@ -195,7 +195,7 @@ func (p *Postgres) DescribeQuery(ctx context.Context, q Query) ([]Column, error)
 	defer conn.Release()
 	desc, err := conn.Conn().PgConn().Prepare(ctx, "", q.SQL, nil)
 	if err != nil {
-		return nil, p.fail(err, q.Field)
+		return nil, p.fail(err, blameQuery, q.Field)
 	}
 	if len(desc.ParamOIDs) > 0 {
 		return nil, errs.Field(q.Field, errs.CodeInvalid, "a query source cannot take parameters ($1, ...)")
@@ -215,20 +215,20 @@ func (p *Postgres) DescribeQuery(ctx context.Context, q Query) ([]Column, error)
 		JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 		ORDER BY u.i`, oids, mods)
 	if err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	cols := make([]Column, 0, len(desc.Fields))
 	for rows.Next() {
 		var remote, base, category string
 		if err := rows.Scan(&remote, &base, &category); err != nil {
-			return nil, p.fail(err, "")
+			return nil, p.fail(err, blameNone, "")
 		}
 		i := len(cols)
 		cols = append(cols, Column{Name: desc.Fields[i].Name, Position: i + 1,
 			DataType: dataType(base, category), RemoteType: remote, Nullable: true})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, p.fail(err, "")
+		return nil, p.fail(err, blameNone, "")
 	}
 	return cols, nil
 }
