@@ -136,3 +136,24 @@ func FuzzScore(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseClassification checks that any classification payload either
+// validates and classifies, or is refused with a 400 or 422.
+func FuzzParseClassification(f *testing.F) {
+	f.Add([]byte(`{"active":true,"shortName":"HR","name":"HR","description":"d","tags":[{"name":"HR.Data","source":"curated","sensitivities":[{"dimension":"confidentiality","sensitivity":2}]}],"rules":[{"name":"r","classificationTag":{"name":"HR.Data","source":"curated"},"neighborColumnTags":[{"name":"Employee Name","source":"curated"}]}]}`))
+	f.Add([]byte(`{"tags":[{"sensitivities":{}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseClassification(data)
+		if err != nil {
+			if !errs.Is(err, errs.Invalid) && !errs.Is(err, errs.BadRequest) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		src := TaggedSource{Tags: []string{"Employee Name"}, Columns: []TaggedColumn{{Name: "a", Tags: []string{"Employee Name", c.Name}}, {Name: "b"}}}
+		first := c.Classify(src)
+		if again := c.Classify(src); !reflect.DeepEqual(first, again) {
+			t.Fatalf("classifications differ: %v %v", first, again)
+		}
+	})
+}
