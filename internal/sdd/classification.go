@@ -158,7 +158,9 @@ func (c Classification) Classify(src TaggedSource) map[string][]string {
 		changed = false
 		for _, r := range c.Rules {
 			if !allPresent(r.TableTags, func(name string) bool { return hasTag(src.Tags, name) }) ||
-				!allPresent(r.NeighborColumnTags, func(name string) bool { return slices.ContainsFunc(columns, func(tags []string) bool { return hasTag(tags, name) }) }) {
+				!allPresent(r.NeighborColumnTags, func(name string) bool {
+					return slices.ContainsFunc(columns, func(tags []string) bool { return hasTag(tags, name) })
+				}) {
 				continue
 			}
 			tag := r.ClassificationTag.Name
