@@ -127,6 +127,9 @@ func (c Connection) Validate(field string) error {
 		v.require("hostname", c.Hostname)
 		v.require("database", c.Database)
 		v.require("username", c.Username)
+		if c.ConnectionStringOptions != "" {
+			v.add("connectionStringOptions", errs.CodeInvalid, "connectionStringOptions is not supported for PostgreSQL; use ssl")
+		}
 	case Snowflake:
 		c.validateSnowflake(v)
 	case Databricks:
@@ -287,12 +290,12 @@ func (h S3Handler) Validate(field string) error {
 // AzureBlobHandler is the handler metadata of `POST /azureblob/handler`: a
 // storage container reached with a SAS token.
 type AzureBlobHandler struct {
-	Container          string   `json:"container" yaml:"container"`
-	SASToken           string   `json:"sasToken" yaml:"sasToken"`
-	SASTokenURL        string   `json:"sasTokenUrl" yaml:"sasTokenUrl"`
-	TagAttributes      []string `json:"tagAttributes,omitempty" yaml:"tagAttributes,omitempty"`
-	EventTimeAttribute string   `json:"eventTimeAttribute,omitempty" yaml:"eventTimeAttribute,omitempty"`
-	UseDirectoryForTag bool     `json:"useDirectoryForTags,omitempty" yaml:"useDirectoryForTags,omitempty"`
+	Container           string   `json:"container" yaml:"container"`
+	SASToken            string   `json:"sasToken" yaml:"sasToken"`
+	SASTokenURL         string   `json:"sasTokenUrl" yaml:"sasTokenUrl"`
+	TagAttributes       []string `json:"tagAttributes,omitempty" yaml:"tagAttributes,omitempty"`
+	EventTimeAttribute  string   `json:"eventTimeAttribute,omitempty" yaml:"eventTimeAttribute,omitempty"`
+	UseDirectoryForTags bool     `json:"useDirectoryForTags,omitempty" yaml:"useDirectoryForTags,omitempty"`
 }
 
 // Validate checks the Azure Blob metadata; field prefixes the reported paths

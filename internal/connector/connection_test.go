@@ -35,6 +35,8 @@ func TestConnectionValidate(t *testing.T) {
 	}{
 		{"postgres", Connection{Handler: PostgreSQL, Hostname: "db", Port: 5432, Database: "shop", Username: "u", Password: "p"}, nil},
 		{"postgres missing", Connection{Handler: PostgreSQL}, []string{"connection.hostname", "connection.database", "connection.username"}},
+		{"postgres options", Connection{Handler: PostgreSQL, Hostname: "db", Database: "d", Username: "u", ConnectionStringOptions: "sslmode=verify-full"},
+			[]string{"connection.connectionStringOptions"}},
 		{"port out of range", Connection{Handler: PostgreSQL, Hostname: "db", Database: "d", Username: "u", Port: 70000}, []string{"connection.port"}},
 		{"no handler", Connection{Hostname: "db"}, []string{"connection.handler"}},
 		{"unknown handler", Connection{Handler: "Oracle", Hostname: "db"}, []string{"connection.handler"}},

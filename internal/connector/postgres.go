@@ -115,9 +115,8 @@ func (p *Postgres) Schemas(ctx context.Context) ([]string, error) {
 const relkinds = `('r', 'p', 'v', 'm', 'f')`
 
 // columnsSelect lists, for the relations in CTE "rel", one row per column in
-// table order (one row with NULL column fields for a table without columns).
-// It reads the catalog once for all relations.
-// extra, when not empty, adds columns to the select list.
+// table order (one row with NULL column fields for a table without columns),
+// reading the catalog once for all relations. extra adds select columns.
 func columnsSelect(extra string) string {
 	return `
 	SELECT rel.nspname, rel.relname, rel.relkind, rel.description, rel.estimate, rel.readable,
