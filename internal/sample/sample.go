@@ -18,7 +18,7 @@
 //	shop.customers.email                   e-mail addresses
 //	shop.customers.ssn                     US SSNs, 123-45-6789 or 123456789 (NULL for non-US customers)
 //	shop.customers.credit_card             card numbers passing the Luhn check, some grouped with spaces or dashes
-//	shop.customers.phone                   phone numbers: US in several formats, +44/+49/+52/+1 abroad
+//	shop.customers.phone                   phone numbers: US in several formats, +1/+33/+34/+44/+49/+52 abroad
 //	shop.customers.street_address, city    postal address (US customers)
 //	shop.customers.state                   two-letter US state codes (NULL abroad)
 //	shop.customers.zip                     US ZIP codes, some ZIP+4 (NULL abroad)
@@ -39,6 +39,9 @@
 // shop.products.price_cents (five-digit integers, like ZIP codes),
 // shop.products.product_name (a "name" that is not a person's),
 // shop.customers.customer_id and loyalty_points (small integers).
+//
+// The tags the default SDD framework gives every column are asserted by
+// TestDiscoveryOnTheSampleDatabase in internal/sdd.
 package sample
 
 import (
