@@ -273,4 +273,3 @@ func typedValue(v string) any {
 	}
 	return v
 }
-

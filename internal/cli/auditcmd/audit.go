@@ -239,4 +239,3 @@ func send(cmd *cobra.Command, f *cmdutil.Factory, out *cmdutil.Output, method, p
 	}
 	return out.Write(f.IO.Out, resp)
 }
-

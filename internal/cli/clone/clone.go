@@ -307,4 +307,3 @@ func get[T any](o payload.Ordered, key string) (T, bool) {
 	t, ok := v.(T)
 	return t, ok
 }
-

@@ -113,4 +113,3 @@ func deleteCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd.Flags().BoolVarP(&dryRun, "dryRun", "d", false, "show what would be deleted; delete nothing")
 	return cmd
 }
-
