@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/custosdata/custos/internal/api"
+	"github.com/custosdata/custos/internal/auditexport"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/secret"
 	"github.com/custosdata/custos/internal/store"
@@ -31,6 +33,8 @@ type App struct {
 	Identity *identity.Service
 	Tags     *tags.Service
 	API      *api.Server
+	// AuditExport exports the audit trail on each configuration's interval.
+	AuditExport *auditexport.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -63,6 +67,9 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 		return nil, err
 	}
 	a.background = append(a.background, a.pruneTokens)
+	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
+	a.API.AuditExportRoutes(a.AuditExport)
+	a.AddBackground(a.AuditExport.Run)
 	return a, nil
 }
 
