@@ -53,7 +53,11 @@ type Template struct{ t *template.Template }
 func ParseTemplate(flag, text string) (*Template, error) {
 	t, err := template.New(flag).Option("missingkey=zero").Parse(text)
 	if err != nil {
-		return nil, Usagef("--%s is not a valid Go template: %s", flag, strings.TrimPrefix(err.Error(), "template: "+flag+":"))
+		msg := strings.TrimPrefix(err.Error(), "template: "+flag+":")
+		if msg != err.Error() {
+			msg = "line " + msg
+		}
+		return nil, Usagef("--%s is not a valid Go template: %s", flag, msg)
 	}
 	return &Template{t: t}, nil
 }
