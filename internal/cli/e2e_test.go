@@ -55,7 +55,7 @@ func TestConfigure(t *testing.T) {
 	}
 
 	// Interactively, on a terminal, into another profile: the default stays.
-	r := c.terminal().input(env.URL + "\n" + servertest.AdminKey + "\n").run("configure", "--profile", "staging")
+	r := c.terminal().input(env.URL+"\n"+servertest.AdminKey+"\n").run("configure", "--profile", "staging")
 	if r.code != 0 || !strings.Contains(r.err, "? What is the url of the custos server you use?: ") ||
 		!strings.Contains(r.err, "? What is the api key of your custos user account?: ") {
 		t.Fatalf("interactive configure: %+v", r)
