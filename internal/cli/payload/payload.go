@@ -103,7 +103,7 @@ func Parse(data []byte) (map[string]any, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, fmt.Errorf("not valid YAML or JSON: %s", strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " "))
 		}
 		if v != nil {
 			docs = append(docs, v)
@@ -287,5 +287,8 @@ func cleanTemplateError(err error) error {
 		return ee.Err
 	}
 	msg := strings.TrimPrefix(err.Error(), "template: value:")
+	if msg != err.Error() {
+		msg = "line " + msg
+	}
 	return errors.New(strings.TrimSpace(msg))
 }
