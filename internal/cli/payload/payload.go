@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	yaml "go.yaml.in/yaml/v2"
@@ -263,6 +264,9 @@ func (r resolver) expand(s string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("bad placeholder: %v", cleanTemplateError(err))
 	}
+	if err := onlyPlaceholders(t); err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	if err := t.Execute(&b, nil); err != nil {
 		return "", cleanTemplateError(err)
@@ -291,4 +295,36 @@ func cleanTemplateError(err error) error {
 		msg = "line " + msg
 	}
 	return errors.New(strings.TrimSpace(msg))
+}
+
+// onlyPlaceholders accepts text, {{EnvVar "NAME"}}, {{ReadFile "path"}}
+// and quoted strings such as {{"{{"}}: a value is data, not a program.
+func onlyPlaceholders(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return errors.New(`only {{EnvVar "NAME"}} and {{ReadFile "path"}} placeholders are allowed`)
+	}
+	for _, n := range t.Tree.Root.Nodes {
+		switch x := n.(type) {
+		case *parse.TextNode:
+			continue
+		case *parse.ActionNode:
+			if len(x.Pipe.Decl) == 0 && len(x.Pipe.Cmds) == 1 {
+				args := x.Pipe.Cmds[0].Args
+				if len(args) == 1 {
+					if _, ok := args[0].(*parse.StringNode); ok {
+						continue
+					}
+				}
+				if len(args) == 2 {
+					fn, isIdent := args[0].(*parse.IdentifierNode)
+					_, isString := args[1].(*parse.StringNode)
+					if isIdent && isString && (fn.Ident == "EnvVar" || fn.Ident == "ReadFile") {
+						continue
+					}
+				}
+			}
+		}
+		return fmt.Errorf(`only {{EnvVar "NAME"}} and {{ReadFile "path"}} placeholders are allowed, not %s`, n.String())
+	}
+	return nil
 }
