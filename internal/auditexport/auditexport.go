@@ -202,7 +202,8 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in Input) (*Con
 	now := store.Now()
 	c := &Config{ID: uuid.NewString(), Type: in.Type, Interval: in.Interval, Enabled: in.Enabled == nil || *in.Enabled,
 		Endpoint: endpoint, CreatedAt: now, CreatedBy: actorOf(p), UpdatedAt: now, UpdatedBy: actorOf(p),
-		CursorTime: now, NextRunAt: now.Add(Intervals[in.Interval]), State: StatePending}
+		CursorTime: now, NextRunAt: now.Add(Intervals[in.Interval]), State: StatePending,
+		Message: "the first export runs one interval after creation, with the records created since"}
 	if in.Type == TypeADLS {
 		c.State, c.Message = StateNotConnected, notConnectedADLS
 	}
