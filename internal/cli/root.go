@@ -1,44 +1,61 @@
 // Package cli holds the custos command line: `custos serve` runs the server
 // and the other commands are HTTP clients of a custos server, shaped like the
-// immuta CLI.
+// immuta CLI. Each command group lives in its own package and receives a
+// cmdutil.Factory, so that tests can run commands with their own streams,
+// environment and HTTP client.
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/custosdata/custos/internal/cli/apicmd"
+	"github.com/custosdata/custos/internal/cli/auditcmd"
+	"github.com/custosdata/custos/internal/cli/clone"
+	"github.com/custosdata/custos/internal/cli/cmdutil"
+	"github.com/custosdata/custos/internal/cli/completion"
+	"github.com/custosdata/custos/internal/cli/configure"
+	"github.com/custosdata/custos/internal/cli/datasource"
+	"github.com/custosdata/custos/internal/cli/policy"
+	"github.com/custosdata/custos/internal/cli/project"
+	"github.com/custosdata/custos/internal/cli/purpose"
+	"github.com/custosdata/custos/internal/cli/sdd"
 	"github.com/custosdata/custos/internal/version"
 )
 
 // IO are the streams a command reads and writes; tests replace them.
-type IO struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	Getenv func(string) string
-}
+type IO = cmdutil.IO
 
 // StdIO is the process's streams and environment.
-func StdIO() IO {
-	return IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Getenv: os.Getenv}
-}
+func StdIO() IO { return cmdutil.StdIO() }
 
-// NewRoot builds the custos command tree.
-func NewRoot(io IO) *cobra.Command {
+// NewRoot builds the custos command tree over io.
+func NewRoot(io IO) *cobra.Command { return NewRootWith(&cmdutil.Factory{IO: io}) }
+
+// NewRootWith builds the custos command tree over a factory.
+func NewRootWith(f *cmdutil.Factory) *cobra.Command {
+	io := f.IO
 	root := &cobra.Command{
-		Use:           "custos",
-		Short:         "custos: an open data security platform",
-		Long:          "custos registers database tables as data sources, discovers and tags sensitive columns, and enforces\nglobal policies in the databases themselves. `custos serve` runs the server; the other commands talk to one.",
+		Use:   "custos",
+		Short: "custos: an open data security platform",
+		Long: "custos registers database tables as data sources, discovers and tags sensitive columns, and enforces\n" +
+			"global policies in the databases themselves. `custos serve` runs the server; the other commands talk to one\n" +
+			"(configure it with `custos configure`, or set CUSTOS_URL and CUSTOS_API_KEY).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
-	root.AddCommand(newServeCmd(io), newVersionCmd(io))
+	root.SetFlagErrorFunc(cmdutil.FlagError)
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.ConfigFile, "config", "", "config file (default $HOME/.custoscfg.yaml; $HOME/.immutacfg.yaml when only it exists)")
+	pf.StringVarP(&f.Profile, "profile", "p", "default", "the profile of the config file: which server and API key to use")
+	root.AddCommand(newServeCmd(io), newVersionCmd(io),
+		configure.New(f), completion.New(f), apicmd.New(f), clone.New(f),
+		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f))
 	return root
 }
 
@@ -46,7 +63,7 @@ func newVersionCmd(io IO) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of custos",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(io.Out, "custos", version.String())
 			return err
@@ -57,36 +74,36 @@ func newVersionCmd(io IO) *cobra.Command {
 // Execute runs the command line and returns the process exit code: 0 on
 // success, 2 for usage errors, 1 for everything else.
 func Execute(args []string, io IO) int {
-	root := NewRoot(io)
-	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintln(io.ErrOut, "Error:", err)
-	if isUsageError(cmd, err) {
-		fmt.Fprintf(io.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
-		return 2
-	}
-	return 1
+	return ExecuteWith(&cmdutil.Factory{IO: io}, args)
 }
 
-// usageError marks errors in how a command was invoked.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-func isUsageError(cmd *cobra.Command, err error) bool {
-	if _, ok := err.(usageError); ok {
-		return true
+// ExecuteWith runs the command line over a factory.
+func ExecuteWith(f *cmdutil.Factory, args []string) int {
+	root := NewRootWith(f)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	code, hint := cmdutil.ExitCode(err)
+	if err == nil {
+		return code
 	}
-	// cobra's own argument and flag errors
-	msg := err.Error()
-	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires ",
-		"invalid argument", "flag needs an argument", "required flag"} {
-		if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
-			return true
+	fmt.Fprintln(f.IO.ErrOut, "Error:", message(err))
+	if hint && cmd != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// message is the error's text on one line.
+func message(err error) string {
+	var u *cmdutil.UsageError
+	if errors.As(err, &u) {
+		err = u.Err
+	}
+	s := err.Error()
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
 		}
 	}
-	return false
+	return s
 }

@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/custosdata/custos/internal/api"
+	"github.com/custosdata/custos/internal/auditexport"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -34,6 +36,8 @@ type App struct {
 	Tags     *tags.Service
 	Jobs     *jobs.Runner
 	API      *api.Server
+	// AuditExport exports the audit trail on each configuration's interval.
+	AuditExport *auditexport.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -67,6 +71,9 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 		return nil, err
 	}
 	a.background = append(a.background, a.pruneTokens, a.Jobs.Run)
+	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
+	a.API.AuditExportRoutes(a.AuditExport)
+	a.AddBackground(a.AuditExport.Run)
 	return a, nil
 }
 
