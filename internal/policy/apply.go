@@ -1,0 +1,479 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/custosdata/custos/internal/policy/expr"
+)
+
+// buildPlan applies the local policy and the matched global policies of s.
+// It reads the index but changes nothing, so plans build in parallel.
+func (ix *Index) buildPlan(s *source) *Plan {
+	p := &Plan{DataSource: s.id}
+	var contributors []*compiledSet
+	if s.local != nil {
+		ref := PolicyRef{ID: s.id, Local: true}
+		p.Policies = append(p.Policies, ref)
+		contributors = append(contributors, &compiledSet{ref: ref, sub: s.local.sub, rules: s.local.rules})
+	}
+	for _, c := range s.matched {
+		p.Policies = append(p.Policies, c.ref)
+		contributors = append(contributors, &compiledSet{ref: c.ref, sub: c.sub, rules: c.rules})
+	}
+	ix.planSubscriptions(p, contributors)
+	b := &planner{ix: ix, s: s, p: p, owner: make([]int, len(s.cols)), masks: make([][]MaskRule, len(s.cols))}
+	for i := range b.owner {
+		b.owner[i] = -1
+	}
+	for ci, c := range contributors {
+		for _, r := range c.rules {
+			b.rule(ci, r)
+		}
+	}
+	for i, ms := range b.masks {
+		if len(ms) > 0 {
+			col := s.cols[i]
+			p.Columns = append(p.Columns, ColumnPlan{Column: ix.names.strs[col.name], Type: ix.strs.strs[col.typ], Masks: ms})
+		}
+	}
+	return p
+}
+
+type compiledSet struct {
+	ref   PolicyRef
+	sub   *compiledSub
+	rules []*compiledRule
+}
+
+var subscriptionRank = map[SubscriptionType]int{SubAnyone: 0, SubEntitlements: 1, SubApproval: 2, SubManual: 3}
+
+// planSubscriptions merges the subscription policies per grant. Global
+// policies override the data source's own subscription policy; several global
+// ones merge: the most restrictive type wins, conditions of policies that
+// are always required are all needed, and it is enough to meet one of the
+// policies that share responsibility.
+func (ix *Index) planSubscriptions(p *Plan, cs []*compiledSet) {
+	for _, grant := range []AccessGrant{GrantRead, GrantWrite} {
+		var local *compiledSub
+		var subs []*compiledSub
+		for _, c := range cs {
+			if c.sub == nil || c.sub.grant != grant {
+				continue
+			}
+			if c.ref.Local {
+				local = c.sub
+			} else {
+				subs = append(subs, c.sub)
+			}
+		}
+		if len(subs) > 0 && local != nil {
+			p.Conflicts = append(p.Conflicts, Conflict{Kind: ConflictLocalSubscription, Grant: grant,
+				Winner: subs[0].ref, Loser: local.ref})
+		}
+		if len(subs) == 0 && local != nil {
+			subs = []*compiledSub{local}
+		}
+		if len(subs) == 0 {
+			continue
+		}
+		a := &Access{Type: SubAnyone, AutomaticSubscription: true, AllowDiscovery: true}
+		var required, shared []Cond
+		seen := map[Approval]bool{}
+		for _, s := range subs {
+			if subscriptionRank[s.typ] > subscriptionRank[a.Type] {
+				a.Type = s.typ
+			}
+			if s.share && s.typ != SubManual {
+				shared = append(shared, s.who)
+			} else {
+				required = append(required, s.who)
+			}
+			for _, ap := range s.approvals {
+				if !seen[ap] {
+					seen[ap] = true
+					a.Approvals = append(a.Approvals, ap)
+				}
+			}
+			a.AutomaticSubscription = a.AutomaticSubscription && s.auto
+			a.AllowDiscovery = a.AllowDiscovery && s.discover
+			a.Policies = append(a.Policies, s.ref.Policy)
+		}
+		if len(shared) > 0 {
+			required = append(required, AnyOf(shared...))
+		}
+		a.Who = AllOf(required...)
+		if a.Type == SubApproval || a.Type == SubManual {
+			a.AutomaticSubscription = false
+		}
+		if len(subs) > 1 {
+			p.Conflicts = append(p.Conflicts, Conflict{Kind: ConflictSubscriptionMerged, Grant: grant, Policies: a.Policies})
+		}
+		if grant == GrantRead {
+			p.Read = a
+		} else {
+			p.Write = a
+		}
+	}
+}
+
+type planner struct {
+	ix    *Index
+	s     *source
+	p     *Plan
+	owner []int        // per column: index of the contributor whose masks it carries
+	masks [][]MaskRule // per column
+	first []*RuleRef   // per column: the first mask rule, for conflict reports
+}
+
+func (b *planner) skip(r *compiledRule, format string, args ...any) {
+	b.p.Skipped = append(b.p.Skipped, Skip{Source: r.ref, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (b *planner) colName(i int) string { return b.ix.names.strs[b.s.cols[i].name] }
+
+// taggedColumn finds the first column (in column order) carrying tag or a
+// descendant of it.
+func (b *planner) taggedColumn(tag uint32) int {
+	if !containsSorted(b.s.colClosure, tag) {
+		return -1
+	}
+	for i := range b.s.cols {
+		for _, t := range b.s.colTagIDs(i) {
+			if b.ix.tags.under(t, tag) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (b *planner) taggedColumns(tag uint32) []int {
+	if !containsSorted(b.s.colClosure, tag) {
+		return nil
+	}
+	var out []int
+	for i := range b.s.cols {
+		for _, t := range b.s.colTagIDs(i) {
+			if b.ix.tags.under(t, tag) {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// columnNamed finds a column by exact name, else by a unique case-insensitive match.
+func (b *planner) columnNamed(name string) int {
+	if id, ok := b.ix.names.ids[name]; ok {
+		for i, c := range b.s.cols {
+			if c.name == id {
+				return i
+			}
+		}
+	}
+	found := -1
+	for i := range b.s.cols {
+		if strings.EqualFold(b.colName(i), name) {
+			if found >= 0 {
+				return -1
+			}
+			found = i
+		}
+	}
+	return found
+}
+
+// resolve replaces @columnTagged and column names in e by the data source's
+// columns; ok is false (with the reason) when one is missing.
+func (b *planner) resolve(e expr.Expr) (out expr.Expr, missing string) {
+	out = expr.Map(e, func(n expr.Expr) expr.Expr {
+		switch n := n.(type) {
+		case expr.ColumnTagged:
+			id, ok := b.ix.tags.ids[n.Tag]
+			i := -1
+			if ok {
+				i = b.taggedColumn(id)
+			}
+			if i < 0 {
+				if missing == "" {
+					missing = fmt.Sprintf("no column tagged %q", n.Tag)
+				}
+				return n
+			}
+			return expr.Column{Name: b.colName(i)}
+		case expr.Column:
+			i := b.columnNamed(n.Name)
+			if i < 0 {
+				if missing == "" {
+					missing = fmt.Sprintf("no column named %q", n.Name)
+				}
+				return n
+			}
+			return expr.Column{Name: b.colName(i)}
+		}
+		return n
+	})
+	return out, missing
+}
+
+func (b *planner) fieldSelects(f compiledField, i int) bool {
+	tags := b.s.colTagIDs(i)
+	switch f.typ {
+	case FieldColumnTags:
+		for _, t := range tags {
+			if b.ix.tags.under(t, f.tag) {
+				return true
+			}
+		}
+	case FieldColumnRegex:
+		return f.re.match(b.s.cols[i].name)
+	case FieldAnyTag:
+		return len(tags) > 0
+	case FieldNoTags:
+		return len(tags) == 0
+	case FieldAllColumns:
+		return true
+	case FieldColumn:
+		return b.colName(i) == f.column
+	}
+	return false
+}
+
+func (b *planner) rule(contributor int, r *compiledRule) {
+	switch r.typ {
+	case RuleMasking:
+		b.mask(contributor, r)
+	case RuleRowCustomWhere:
+		w, missing := b.resolve(r.where)
+		if missing != "" {
+			b.skip(r, "%s", missing)
+			return
+		}
+		b.row(RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
+	case RuleRowEntitlements:
+		var parts []expr.Expr
+		for _, m := range r.matches {
+			var cols []int
+			if m.Column != "" {
+				if i := b.columnNamed(m.Column); i >= 0 {
+					cols = []int{i}
+				}
+			} else {
+				cols = b.taggedColumns(m.tag)
+			}
+			if len(cols) == 0 {
+				what := fmt.Sprintf("no column tagged %q", m.Tag)
+				if m.Column != "" {
+					what = fmt.Sprintf("no column named %q", m.Column)
+				}
+				b.skip(r, "%s", what)
+				return
+			}
+			for _, i := range cols {
+				col := expr.Column{Name: b.colName(i)}
+				switch m.Type {
+				case MatchGroup:
+					parts = append(parts, expr.Call{Func: expr.FnGroupsContains, Args: []expr.Expr{col}})
+				case MatchAttribute:
+					parts = append(parts, expr.Call{Func: expr.FnAttributeValuesContains, Args: []expr.Expr{expr.String{Value: m.Attribute}, col}})
+				case MatchPurpose:
+					parts = append(parts, expr.Call{Func: expr.FnPurposesContains, Args: []expr.Expr{col}})
+				}
+			}
+		}
+		op := expr.OpAnd
+		if r.matchAny {
+			op = expr.OpOr
+		}
+		w := parts[0]
+		for _, x := range parts[1:] {
+			w = expr.Binary{Op: op, L: w, R: x}
+		}
+		b.row(RowRule{Kind: RowEntitlements, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
+	case RulePurposeRestriction:
+		// Users not acting under the purposes see no rows.
+		b.row(RowRule{Kind: RowPurpose, AppliesTo: AllOf(NotOf(r.purposes), r.appliesTo), Where: expr.Bool{Value: false}, Source: r.ref})
+	case RuleTimeRestriction:
+		if b.s.eventTime < 0 {
+			b.skip(r, "the data source has no event-time column")
+			return
+		}
+		b.row(RowRule{Kind: RowTime, AppliesTo: r.appliesTo, Source: r.ref,
+			Time: &TimeFilter{Column: b.colName(int(b.s.eventTime)), Seconds: r.seconds, Newer: r.newer}})
+	case RuleMinimization:
+		f := &MinimizeFilter{Percent: r.percent}
+		if b.s.highCard >= 0 {
+			f.Columns = []string{b.colName(int(b.s.highCard))}
+		}
+		b.row(RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: f, Source: r.ref})
+	}
+}
+
+func (b *planner) row(r RowRule) {
+	if _, never := r.AppliesTo.(False); never {
+		return
+	}
+	b.p.Rows = append(b.p.Rows, r)
+}
+
+func (b *planner) mask(contributor int, r *compiledRule) {
+	var rows expr.Expr
+	if r.rowsIf != nil {
+		var missing string
+		if rows, missing = b.resolve(r.rowsIf); missing != "" {
+			b.skip(r, "%s", missing)
+			return
+		}
+	}
+	if b.first == nil {
+		b.first = make([]*RuleRef, len(b.s.cols))
+	}
+	for i := range b.s.cols {
+		selected := false
+		for _, f := range r.fields {
+			if b.fieldSelects(f, i) {
+				selected = true
+				break
+			}
+		}
+		if !selected {
+			continue
+		}
+		switch b.owner[i] {
+		case -1:
+			b.owner[i] = contributor
+			b.first[i] = r.ref
+		case contributor:
+		default:
+			b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref})
+			continue
+		}
+		b.masks[i] = append(b.masks[i], MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref})
+	}
+}
+
+// Equal reports whether two plans decide the same.
+func (p *Plan) Equal(q *Plan) bool {
+	if p == nil || q == nil {
+		return p == q
+	}
+	if p.DataSource != q.DataSource || len(p.Policies) != len(q.Policies) || len(p.Columns) != len(q.Columns) ||
+		len(p.Rows) != len(q.Rows) || len(p.Conflicts) != len(q.Conflicts) || len(p.Skipped) != len(q.Skipped) {
+		return false
+	}
+	for i := range p.Policies {
+		if p.Policies[i] != q.Policies[i] {
+			return false
+		}
+	}
+	if !p.Read.equal(q.Read) || !p.Write.equal(q.Write) {
+		return false
+	}
+	for i, c := range p.Columns {
+		d := q.Columns[i]
+		if c.Column != d.Column || c.Type != d.Type || len(c.Masks) != len(d.Masks) {
+			return false
+		}
+		for j, m := range c.Masks {
+			n := d.Masks[j]
+			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) {
+				return false
+			}
+		}
+	}
+	for i, r := range p.Rows {
+		s := q.Rows[i]
+		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) {
+			return false
+		}
+		if (r.Time == nil) != (s.Time == nil) || r.Time != nil && *r.Time != *s.Time {
+			return false
+		}
+		if (r.Minimize == nil) != (s.Minimize == nil) || r.Minimize != nil && (r.Minimize.Percent != s.Minimize.Percent || !equalStrings(r.Minimize.Columns, s.Minimize.Columns)) {
+			return false
+		}
+	}
+	for i, c := range p.Conflicts {
+		d := q.Conflicts[i]
+		if c.Kind != d.Kind || c.Column != d.Column || c.Grant != d.Grant || !sameRef(c.Winner, d.Winner) || !sameRef(c.Loser, d.Loser) || !equalRefs(c.Policies, d.Policies) {
+			return false
+		}
+	}
+	for i, k := range p.Skipped {
+		if k.Reason != q.Skipped[i].Reason || !sameRef(k.Source, q.Skipped[i].Source) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Access) equal(b *Access) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Type != b.Type || a.AutomaticSubscription != b.AutomaticSubscription || a.AllowDiscovery != b.AllowDiscovery ||
+		!EqualCond(a.Who, b.Who) || !equalRefs(a.Policies, b.Policies) || len(a.Approvals) != len(b.Approvals) {
+		return false
+	}
+	for i := range a.Approvals {
+		if a.Approvals[i] != b.Approvals[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameRef(a, b *RuleRef) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameMasking(a, b *Masking) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	return a.Type == b.Type && a.Constant == b.Constant && a.Regex == b.Regex && a.Replacement == b.Replacement &&
+		a.CaseInsensitive == b.CaseInsensitive && a.Global == b.Global && a.TimePrecision == b.TimePrecision &&
+		eqF(a.BucketSize, b.BucketSize) && eqF(a.ReplacementRatePercent, b.ReplacementRatePercent) && eqF(a.Stddev, b.Stddev) &&
+		eqF(a.ReIDProbability, b.ReIDProbability) && eqP(a.Clip, b.Clip) && eqP(a.KLevel, b.KLevel)
+}
+
+func eqF(a, b *float64) bool { return eqP(a, b) }
+
+func eqP[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalRefs(a, b []PolicyRef) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

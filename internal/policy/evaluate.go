@@ -1,0 +1,150 @@
+package policy
+
+import (
+	"github.com/custosdata/custos/internal/policy/expr"
+)
+
+// SubscribeStatus says how a user may get a grant on a data source.
+type SubscribeStatus string
+
+const (
+	StatusAutomatic SubscribeStatus = "automatic" // subscribed without asking
+	StatusAllowed   SubscribeStatus = "allowed"   // may subscribe on request, no approval
+	StatusApproval  SubscribeStatus = "approval"  // may ask; approvers decide
+	StatusManual    SubscribeStatus = "manual"    // only an owner's individual grant
+	StatusDenied    SubscribeStatus = "denied"    // does not meet the conditions
+	StatusNone      SubscribeStatus = "none"      // no subscription policy with this grant
+)
+
+// Decision is what a plan means for one user.
+type Decision struct {
+	DataSource int64 `json:"dataSource"`
+	// Grant is the highest grant the user gets by policy alone, without an
+	// approval or a manual grant: WRITE, READ or empty. WRITE includes READ.
+	Grant AccessGrant    `json:"grant,omitempty"`
+	Read  AccessDecision `json:"read"`
+	Write AccessDecision `json:"write"`
+	// Columns are the columns masked for this user, in column order.
+	Columns []ColumnDecision `json:"columns,omitempty"`
+	// Rows are the row filters for this user, user functions resolved.
+	Rows []RowDecision `json:"rows,omitempty"`
+	// NoRows is true when a row rule hides every row from this user.
+	NoRows bool `json:"noRows,omitempty"`
+	// Policies are those that affected this user, in precedence order.
+	Policies []PolicyRef `json:"policies,omitempty"`
+}
+
+// AccessDecision is the outcome for one grant.
+type AccessDecision struct {
+	Status       SubscribeStatus `json:"status"`
+	Approvals    []Approval      `json:"approvals,omitempty"`
+	Discoverable bool            `json:"discoverable"`
+}
+
+// ColumnDecision is the mask a user gets on a column.
+type ColumnDecision struct {
+	Column  string   `json:"column"`
+	Masking *Masking `json:"masking"`
+	// Rows, when not nil, limits the mask to the rows where it holds.
+	Rows   expr.Expr `json:"rows,omitempty"`
+	Source *RuleRef  `json:"source"`
+}
+
+// RowDecision is one row filter a user gets. Where is bound to the user: no
+// user function is left in it.
+type RowDecision struct {
+	Kind     RowKind         `json:"kind"`
+	Where    expr.Expr       `json:"where,omitempty"`
+	Time     *TimeFilter     `json:"time,omitempty"`
+	Minimize *MinimizeFilter `json:"minimize,omitempty"`
+	Source   *RuleRef        `json:"source"`
+}
+
+// Evaluate resolves a plan for one user.
+//
+// Mask rules: per column, the first rule that applies to the user gives the
+// mask. A conditional mask (MaskRule.Rows) is bound to the user too; when it
+// can never hold the next rule is tried, since that rule would decide for
+// the rows the condition leaves out; otherwise it stands, limited to those
+// rows. Row rules that apply to the user are bound: user functions become
+// literals (@username is the user's name, @groupsContains(c) becomes
+// c IN (groups), ...) and constant parts fold; a filter that folds to TRUE
+// is dropped, one that folds to FALSE sets NoRows.
+func Evaluate(p *Plan, e *Entitlements) *Decision {
+	d := &Decision{DataSource: p.DataSource}
+	used := map[PolicyRef]bool{}
+	d.Read = access(p.Read, e, used)
+	d.Write = access(p.Write, e, used)
+	switch {
+	case d.Write.Status == StatusAutomatic || d.Write.Status == StatusAllowed:
+		d.Grant = GrantWrite
+	case d.Read.Status == StatusAutomatic || d.Read.Status == StatusAllowed:
+		d.Grant = GrantRead
+	}
+	for _, c := range p.Columns {
+		for _, m := range c.Masks {
+			if !e.Holds(m.AppliesTo) {
+				continue
+			}
+			var rows expr.Expr
+			if m.Rows != nil {
+				rows = expr.Bind(m.Rows, e)
+				if b, ok := rows.(expr.Bool); ok {
+					if !b.Value {
+						continue
+					}
+					rows = nil
+				}
+			}
+			d.Columns = append(d.Columns, ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source})
+			used[m.Source.Policy] = true
+			break
+		}
+	}
+	for _, r := range p.Rows {
+		if !e.Holds(r.AppliesTo) {
+			continue
+		}
+		rd := RowDecision{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Source: r.Source}
+		if r.Where != nil {
+			rd.Where = expr.Bind(r.Where, e)
+			if b, ok := rd.Where.(expr.Bool); ok {
+				if b.Value {
+					continue
+				}
+				d.NoRows = true
+			}
+		}
+		d.Rows = append(d.Rows, rd)
+		used[r.Source.Policy] = true
+	}
+	for _, ref := range p.Policies {
+		if used[ref] {
+			d.Policies = append(d.Policies, ref)
+		}
+	}
+	return d
+}
+
+func access(a *Access, e *Entitlements, used map[PolicyRef]bool) AccessDecision {
+	if a == nil {
+		return AccessDecision{Status: StatusNone}
+	}
+	for _, ref := range a.Policies {
+		used[ref] = true
+	}
+	d := AccessDecision{Discoverable: true}
+	switch {
+	case a.Type == SubManual:
+		d.Status = StatusManual
+	case !e.Holds(a.Who):
+		d.Status, d.Discoverable = StatusDenied, a.AllowDiscovery
+	case a.Type == SubApproval:
+		d.Status, d.Approvals = StatusApproval, a.Approvals
+	case a.AutomaticSubscription:
+		d.Status = StatusAutomatic
+	default:
+		d.Status = StatusAllowed
+	}
+	return d
+}
