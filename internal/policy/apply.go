@@ -148,22 +148,6 @@ func (b *planner) taggedColumn(tag uint32) int {
 	return -1
 }
 
-func (b *planner) taggedColumns(tag uint32) []int {
-	if !containsSorted(b.s.colClosure, tag) {
-		return nil
-	}
-	var out []int
-	for i := range b.s.cols {
-		for _, t := range b.s.colTagIDs(i) {
-			if b.ix.tags.under(t, tag) {
-				out = append(out, i)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // columnNamed finds a column by exact name, else by a unique case-insensitive match.
 func (b *planner) columnNamed(name string) int {
 	if id, ok := b.ix.names.ids[name]; ok {
@@ -255,32 +239,25 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 	case RuleRowEntitlements:
 		var parts []expr.Expr
 		for _, m := range r.matches {
-			var cols []int
+			i := -1
+			what := fmt.Sprintf("no column named %q", m.Column)
 			if m.Column != "" {
-				if i := b.columnNamed(m.Column); i >= 0 {
-					cols = []int{i}
-				}
+				i = b.columnNamed(m.Column)
 			} else {
-				cols = b.taggedColumns(m.tag)
+				i, what = b.taggedColumn(m.tag), fmt.Sprintf("no column tagged %q", m.Tag)
 			}
-			if len(cols) == 0 {
-				what := fmt.Sprintf("no column tagged %q", m.Tag)
-				if m.Column != "" {
-					what = fmt.Sprintf("no column named %q", m.Column)
-				}
+			if i < 0 {
 				b.skip(r, "%s", what)
 				return
 			}
-			for _, i := range cols {
-				col := expr.Column{Name: b.colName(i)}
-				switch m.Type {
-				case MatchGroup:
-					parts = append(parts, expr.Call{Func: expr.FnGroupsContains, Args: []expr.Expr{col}})
-				case MatchAttribute:
-					parts = append(parts, expr.Call{Func: expr.FnAttributeValuesContains, Args: []expr.Expr{expr.String{Value: m.Attribute}, col}})
-				case MatchPurpose:
-					parts = append(parts, expr.Call{Func: expr.FnPurposesContains, Args: []expr.Expr{col}})
-				}
+			col := expr.Column{Name: b.colName(i)}
+			switch m.Type {
+			case MatchGroup:
+				parts = append(parts, expr.Call{Func: expr.FnGroupsContains, Args: []expr.Expr{col}})
+			case MatchAttribute:
+				parts = append(parts, expr.Call{Func: expr.FnAttributeValuesContains, Args: []expr.Expr{expr.String{Value: m.Attribute}, col}})
+			case MatchPurpose:
+				parts = append(parts, expr.Call{Func: expr.FnPurposesContains, Args: []expr.Expr{col}})
 			}
 		}
 		op := expr.OpAnd

@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/custosdata/custos/internal/policy/expr"
 )
 
@@ -144,4 +147,38 @@ type Conflict struct {
 type Skip struct {
 	Source *RuleRef `json:"source"`
 	Reason string   `json:"reason"`
+}
+
+// String renders a masking function with its parameters, e.g.
+// `Constant {"constant":"REDACTED"}`.
+func (m *Masking) String() string {
+	if m == nil {
+		return "<nil>"
+	}
+	b, _ := json.Marshal(m)
+	var params map[string]json.RawMessage
+	_ = json.Unmarshal(b, &params)
+	delete(params, "type")
+	if len(params) == 0 {
+		return string(m.Type)
+	}
+	p, _ := json.Marshal(params)
+	return string(m.Type) + " " + string(p)
+}
+
+// effect renders what a row rule keeps, e.g. `where "region" IN ('EU')`.
+func (r RowRule) effect() string {
+	switch {
+	case r.Time != nil:
+		dir := "newer"
+		if !r.Time.Newer {
+			dir = "older"
+		}
+		return fmt.Sprintf("time %q %s than %ds", r.Time.Column, dir, r.Time.Seconds)
+	case r.Minimize != nil:
+		return fmt.Sprintf("minimize %d%% by %v", r.Minimize.Percent, r.Minimize.Columns)
+	case r.Where != nil:
+		return "where " + r.Where.String()
+	}
+	return ""
 }
