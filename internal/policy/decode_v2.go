@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/custosdata/custos/internal/errs"
 )
 
 // DecodeV2 reads a V2 global policy payload, JSON or YAML (told apart by the
@@ -10,17 +12,15 @@ import (
 // errs.Invalid error with a dotted path per field; input that is not JSON or
 // YAML at all is errs.BadRequest.
 func DecodeV2(data []byte) (*Policy, error) {
-	isYAML := !looksLikeJSON(data)
-	tree, err := decodeTree(data, isYAML)
+	tree, isYAML, err := decodeObject(data)
 	if err != nil {
 		return nil, err
 	}
 	r := &reader{yaml: isYAML}
 	p := r.policyV2(tree)
-	if len(r.errs) > 0 {
-		return nil, r.errs.Err()
-	}
-	if err := p.Validate(); err != nil {
+	var l errs.List
+	p.validate(&l)
+	if err := r.merge(l); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -18,8 +18,7 @@ type LocalPolicy struct {
 // a "global" object are global policies as applied to the data source and
 // are skipped; an entry of type "subscription" is the subscription policy.
 func DecodeLocalV1(data []byte) (*LocalPolicy, error) {
-	isYAML := !looksLikeJSON(data)
-	tree, err := decodeTree(data, isYAML)
+	tree, isYAML, err := decodeAny(data)
 	if err != nil {
 		return nil, err
 	}

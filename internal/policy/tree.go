@@ -44,6 +44,46 @@ func decodeTree(data []byte, isYAML bool) (any, error) {
 	return v, nil
 }
 
+// decodeAny reads JSON, or YAML when the payload does not start like JSON or
+// does not parse as JSON (YAML flow style starts like JSON too).
+func decodeAny(data []byte) (tree any, isYAML bool, err error) {
+	if !looksLikeJSON(data) {
+		tree, err = decodeTree(data, true)
+		return tree, true, err
+	}
+	tree, err = decodeTree(data, false)
+	if !errs.Is(err, errs.BadRequest) {
+		return tree, false, err
+	}
+	if ytree, yerr := decodeTree(data, true); yerr == nil {
+		return ytree, true, nil
+	}
+	return nil, false, err // the JSON error says more about a JSON-looking payload
+}
+
+// decodeObject is decodeAny for payloads that must be one object.
+func decodeObject(data []byte) (tree any, isYAML bool, err error) {
+	tree, isYAML, err = decodeAny(data)
+	if err == nil {
+		if _, ok := tree.(map[string]any); !ok {
+			err = errs.BadRequestf("the payload must be an object, not %s", jsonKind(tree))
+		}
+	}
+	return tree, isYAML, err
+}
+
+// merge adds the semantic problems found by validation to the shape problems
+// found while reading, skipping fields that already failed to read, and
+// returns them all as one error (nil when there are none).
+func (r *reader) merge(l errs.List) error {
+	for _, e := range l {
+		if !r.failedAt(e.Field) {
+			r.errs = append(r.errs, e)
+		}
+	}
+	return r.errs.Err()
+}
+
 // looksLikeJSON reports whether data starts like a JSON object or array.
 func looksLikeJSON(data []byte) bool {
 	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
@@ -213,8 +253,8 @@ func (r *reader) integer(o obj, key string) *int64 {
 	return &n
 }
 
-// list reads an optional array; with single, an object (or scalar) is read as
-// a one-element array.
+// list reads an optional array; with single, an object is read as a
+// one-element array.
 func (r *reader) list(o obj, key string, single bool) []any {
 	v, ok := o.m[key]
 	if !ok || v == nil {
@@ -223,7 +263,7 @@ func (r *reader) list(o obj, key string, single bool) []any {
 	if l, ok := v.([]any); ok {
 		return l
 	}
-	if single {
+	if _, isObj := v.(map[string]any); isObj && single {
 		return []any{v}
 	}
 	r.typeErr(o.at(key), "an array", v)
@@ -234,7 +274,11 @@ func (r *reader) list(o obj, key string, single bool) []any {
 // Items may also be objects with a name (e.g. groups written as {name: HR}).
 func (r *reader) strings(o obj, key string) []string {
 	var out []string
-	for i, v := range r.list(o, key, true) {
+	items := r.list(o, key, true)
+	if s, ok := o.m[key].(string); ok {
+		items = []any{s}
+	}
+	for i, v := range items {
 		p := index(o.at(key), i)
 		if m, ok := v.(map[string]any); ok {
 			s := r.required(obj{m, p}, "name")

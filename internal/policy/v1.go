@@ -321,20 +321,16 @@ func v1MaskingOf(m Masking) v1MaskingConfig {
 // DecodeV1 reads a V1 global policy object (JSON or YAML) and validates it.
 // Stored metadata in the payload (id, createdAt, ...) is ignored.
 func DecodeV1(data []byte) (*Policy, error) {
-	isYAML := !looksLikeJSON(data)
-	tree, err := decodeTree(data, isYAML)
+	tree, isYAML, err := decodeObject(data)
 	if err != nil {
 		return nil, err
 	}
 	r := &reader{yaml: isYAML}
 	p := r.policyV1(tree)
-	if len(r.errs) > 0 {
-		return nil, r.errs.Err()
-	}
 	var l errs.List
 	p.validate(&l)
-	if len(l) > 0 {
-		return nil, l.Err()
+	if err := r.merge(l); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
