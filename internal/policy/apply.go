@@ -10,38 +10,68 @@ import (
 // buildPlan applies the local policy and the matched global policies of s.
 // It reads the index but changes nothing, so plans build in parallel.
 func (ix *Index) buildPlan(s *source) *Plan {
-	p := &Plan{DataSource: s.id}
-	var contributors []*compiledSet
+	p, contributors := ix.startPlan(s)
+	b := &planner{ix: ix, s: s, p: p}
+	for ci, c := range contributors {
+		for _, r := range c.rules {
+			b.rule(ci, r)
+		}
+	}
+	b.columns()
+	return p
+}
+
+// columns groups the mask entries by column, in column order, sharing one
+// backing array.
+func (b *planner) columns() {
+	if len(b.entries) == 0 {
+		return
+	}
+	count := make([]int32, len(b.s.cols)+1)
+	ncols := 0
+	for _, e := range b.entries {
+		if count[e.col+1] == 0 {
+			ncols++
+		}
+		count[e.col+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	masks := make([]MaskRule, len(b.entries))
+	next := append([]int32(nil), count...)
+	for _, e := range b.entries {
+		masks[next[e.col]] = e.rule
+		next[e.col]++
+	}
+	b.p.Columns = make([]ColumnPlan, 0, ncols)
+	for i := range b.s.cols {
+		if lo, hi := count[i], count[i+1]; hi > lo {
+			col := b.s.cols[i]
+			b.p.Columns = append(b.p.Columns, ColumnPlan{Column: b.ix.names.strs[col.name], Type: b.ix.strs.strs[col.typ], Masks: masks[lo:hi:hi]})
+		}
+	}
+}
+
+// startPlan lists the contributors of s in precedence order (local policy
+// first, then global ones by id) and plans the subscriptions.
+func (ix *Index) startPlan(s *source) (*Plan, []*compiledSet) {
+	p := &Plan{DataSource: s.id, Policies: make([]*PolicyRef, 0, len(s.matched)+1)}
+	contributors := make([]*compiledSet, 0, len(s.matched)+1)
 	if s.local != nil {
-		ref := PolicyRef{ID: s.id, Local: true}
-		p.Policies = append(p.Policies, ref)
-		contributors = append(contributors, &compiledSet{ref: ref, sub: s.local.sub, rules: s.local.rules})
+		p.Policies = append(p.Policies, s.local.ref)
+		contributors = append(contributors, &compiledSet{ref: s.local.ref, sub: s.local.sub, rules: s.local.rules})
 	}
 	for _, c := range s.matched {
 		p.Policies = append(p.Policies, c.ref)
 		contributors = append(contributors, &compiledSet{ref: c.ref, sub: c.sub, rules: c.rules})
 	}
 	ix.planSubscriptions(p, contributors)
-	b := &planner{ix: ix, s: s, p: p, owner: make([]int, len(s.cols)), masks: make([][]MaskRule, len(s.cols))}
-	for i := range b.owner {
-		b.owner[i] = -1
-	}
-	for ci, c := range contributors {
-		for _, r := range c.rules {
-			b.rule(ci, r)
-		}
-	}
-	for i, ms := range b.masks {
-		if len(ms) > 0 {
-			col := s.cols[i]
-			p.Columns = append(p.Columns, ColumnPlan{Column: ix.names.strs[col.name], Type: ix.strs.strs[col.typ], Masks: ms})
-		}
-	}
-	return p
+	return p, contributors
 }
 
 type compiledSet struct {
-	ref   PolicyRef
+	ref   *PolicyRef
 	sub   *compiledSub
 	rules []*compiledRule
 }
@@ -97,7 +127,7 @@ func (ix *Index) planSubscriptions(p *Plan, cs []*compiledSet) {
 			}
 			a.AutomaticSubscription = a.AutomaticSubscription && s.auto
 			a.AllowDiscovery = a.AllowDiscovery && s.discover
-			a.Policies = append(a.Policies, s.ref.Policy)
+			a.Policies = append(a.Policies, &s.ref.Policy)
 		}
 		if len(shared) > 0 {
 			required = append(required, AnyOf(shared...))
@@ -118,12 +148,17 @@ func (ix *Index) planSubscriptions(p *Plan, cs []*compiledSet) {
 }
 
 type planner struct {
-	ix    *Index
-	s     *source
-	p     *Plan
-	owner []int        // per column: index of the contributor whose masks it carries
-	masks [][]MaskRule // per column
-	first []*RuleRef   // per column: the first mask rule, for conflict reports
+	ix      *Index
+	s       *source
+	p       *Plan
+	owner   []int32    // per column: index of the contributor whose masks it carries, -1 none
+	first   []*RuleRef // per column: the first mask rule, for conflict reports
+	entries []maskEntry
+}
+
+type maskEntry struct {
+	col  int
+	rule MaskRule
 }
 
 func (b *planner) skip(r *compiledRule, format string, args ...any) {
@@ -170,36 +205,55 @@ func (b *planner) columnNamed(name string) int {
 }
 
 // resolve replaces @columnTagged and column names in e by the data source's
-// columns; ok is false (with the reason) when one is missing.
-func (b *planner) resolve(e expr.Expr) (out expr.Expr, missing string) {
-	out = expr.Map(e, func(n expr.Expr) expr.Expr {
+// columns; missing says why when one cannot be found. Resolved trees are
+// cached on the rule by the columns they name, since many data sources share
+// column names.
+func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, missing string) {
+	var buf [8]int
+	cols := buf[:0]
+	expr.ForColumns(e, func(n expr.Expr) {
+		if missing != "" {
+			return
+		}
+		i := -1
 		switch n := n.(type) {
 		case expr.ColumnTagged:
-			id, ok := b.ix.tags.ids[n.Tag]
-			i := -1
-			if ok {
+			if id, ok := b.ix.tags.ids[n.Tag]; ok {
 				i = b.taggedColumn(id)
 			}
 			if i < 0 {
-				if missing == "" {
-					missing = fmt.Sprintf("no column tagged %q", n.Tag)
-				}
-				return n
+				missing = fmt.Sprintf("no column tagged %q", n.Tag)
 			}
-			return expr.Column{Name: b.colName(i)}
 		case expr.Column:
-			i := b.columnNamed(n.Name)
-			if i < 0 {
-				if missing == "" {
-					missing = fmt.Sprintf("no column named %q", n.Name)
-				}
-				return n
+			if i = b.columnNamed(n.Name); i < 0 {
+				missing = fmt.Sprintf("no column named %q", n.Name)
 			}
-			return expr.Column{Name: b.colName(i)}
+		}
+		cols = append(cols, i)
+	})
+	if missing != "" {
+		return nil, missing
+	}
+	var key strings.Builder
+	for _, i := range cols {
+		key.WriteString(b.colName(i))
+		key.WriteByte(0)
+	}
+	if v, ok := r.resolved.Load(key.String()); ok {
+		return v.(expr.Expr), ""
+	}
+	k := 0
+	out = expr.Map(e, func(n expr.Expr) expr.Expr {
+		switch n.(type) {
+		case expr.ColumnTagged, expr.Column:
+			c := expr.Column{Name: b.colName(cols[k])}
+			k++
+			return c
 		}
 		return n
 	})
-	return out, missing
+	v, _ := r.resolved.LoadOrStore(key.String(), out)
+	return v.(expr.Expr), ""
 }
 
 func (b *planner) fieldSelects(f compiledField, i int) bool {
@@ -230,14 +284,16 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 	case RuleMasking:
 		b.mask(contributor, r)
 	case RuleRowCustomWhere:
-		w, missing := b.resolve(r.where)
+		w, missing := b.resolve(r, r.where)
 		if missing != "" {
 			b.skip(r, "%s", missing)
 			return
 		}
 		b.row(RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
 	case RuleRowEntitlements:
-		var parts []expr.Expr
+		var key strings.Builder
+		var buf [4]int
+		cols := buf[:0]
 		for _, m := range r.matches {
 			i := -1
 			what := fmt.Sprintf("no column named %q", m.Column)
@@ -250,23 +306,36 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 				b.skip(r, "%s", what)
 				return
 			}
-			col := expr.Column{Name: b.colName(i)}
-			switch m.Type {
-			case MatchGroup:
-				parts = append(parts, expr.Call{Func: expr.FnGroupsContains, Args: []expr.Expr{col}})
-			case MatchAttribute:
-				parts = append(parts, expr.Call{Func: expr.FnAttributeValuesContains, Args: []expr.Expr{expr.String{Value: m.Attribute}, col}})
-			case MatchPurpose:
-				parts = append(parts, expr.Call{Func: expr.FnPurposesContains, Args: []expr.Expr{col}})
+			cols = append(cols, i)
+			key.WriteString(b.colName(i))
+			key.WriteByte(0)
+		}
+		var w expr.Expr
+		if v, ok := r.resolved.Load(key.String()); ok {
+			w = v.(expr.Expr)
+		} else {
+			var parts []expr.Expr
+			for k, m := range r.matches {
+				col := expr.Column{Name: b.colName(cols[k])}
+				switch m.Type {
+				case MatchGroup:
+					parts = append(parts, expr.Call{Func: expr.FnGroupsContains, Args: []expr.Expr{col}})
+				case MatchAttribute:
+					parts = append(parts, expr.Call{Func: expr.FnAttributeValuesContains, Args: []expr.Expr{expr.String{Value: m.Attribute}, col}})
+				case MatchPurpose:
+					parts = append(parts, expr.Call{Func: expr.FnPurposesContains, Args: []expr.Expr{col}})
+				}
 			}
-		}
-		op := expr.OpAnd
-		if r.matchAny {
-			op = expr.OpOr
-		}
-		w := parts[0]
-		for _, x := range parts[1:] {
-			w = expr.Binary{Op: op, L: w, R: x}
+			op := expr.OpAnd
+			if r.matchAny {
+				op = expr.OpOr
+			}
+			w = parts[0]
+			for _, x := range parts[1:] {
+				w = expr.Binary{Op: op, L: w, R: x}
+			}
+			v, _ := r.resolved.LoadOrStore(key.String(), w)
+			w = v.(expr.Expr)
 		}
 		b.row(RowRule{Kind: RowEntitlements, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
 	case RulePurposeRestriction:
@@ -295,39 +364,70 @@ func (b *planner) row(r RowRule) {
 	b.p.Rows = append(b.p.Rows, r)
 }
 
-func (b *planner) mask(contributor int, r *compiledRule) {
-	var rows expr.Expr
+// maskTargets prepares a masking rule for this data source: its conditional
+// predicate resolved and the field selectors that can select anything here.
+// ok is false when the rule cannot apply (a skip is recorded if record).
+func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool) (rows expr.Expr, fields []compiledField, ok bool) {
 	if r.rowsIf != nil {
 		var missing string
-		if rows, missing = b.resolve(r.rowsIf); missing != "" {
-			b.skip(r, "%s", missing)
-			return
+		if rows, missing = b.resolve(r, r.rowsIf); missing != "" {
+			if record {
+				b.skip(r, "%s", missing)
+			}
+			return nil, nil, false
 		}
 	}
+	fields = buf[:0]
+	for _, f := range r.fields {
+		if f.typ == FieldColumnTags && !containsSorted(b.s.colClosure, f.tag) {
+			continue // no column carries the tag
+		}
+		fields = append(fields, f)
+	}
+	return rows, fields, len(fields) > 0
+}
+
+func (b *planner) selects(fields []compiledField, i int) bool {
+	for _, f := range fields {
+		if b.fieldSelects(f, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// claim applies the conflict rule to column i for a rule of contributor:
+// the first contributor to mask a column keeps it; later ones are reported.
+func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int) {
 	if b.first == nil {
 		b.first = make([]*RuleRef, len(b.s.cols))
+		b.owner = make([]int32, len(b.s.cols))
+		for i := range b.owner {
+			b.owner[i] = -1
+		}
+	}
+	switch b.owner[i] {
+	case -1:
+		b.owner[i] = int32(contributor)
+		b.first[i] = r.ref
+	case int32(contributor):
+	default:
+		b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref})
+		return
+	}
+	b.entries = append(b.entries, maskEntry{i, MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}})
+}
+
+func (b *planner) mask(contributor int, r *compiledRule) {
+	var buf [4]compiledField
+	rows, fields, ok := b.maskTargets(r, buf[:], true)
+	if !ok {
+		return
 	}
 	for i := range b.s.cols {
-		selected := false
-		for _, f := range r.fields {
-			if b.fieldSelects(f, i) {
-				selected = true
-				break
-			}
+		if b.selects(fields, i) {
+			b.claim(contributor, r, rows, i)
 		}
-		if !selected {
-			continue
-		}
-		switch b.owner[i] {
-		case -1:
-			b.owner[i] = contributor
-			b.first[i] = r.ref
-		case contributor:
-		default:
-			b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref})
-			continue
-		}
-		b.masks[i] = append(b.masks[i], MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref})
 	}
 }
 
@@ -340,10 +440,8 @@ func (p *Plan) Equal(q *Plan) bool {
 		len(p.Rows) != len(q.Rows) || len(p.Conflicts) != len(q.Conflicts) || len(p.Skipped) != len(q.Skipped) {
 		return false
 	}
-	for i := range p.Policies {
-		if p.Policies[i] != q.Policies[i] {
-			return false
-		}
+	if !equalRefs(p.Policies, q.Policies) {
+		return false
 	}
 	if !p.Read.equal(q.Read) || !p.Write.equal(q.Write) {
 		return false
@@ -443,12 +541,12 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-func equalRefs(a, b []PolicyRef) bool {
+func equalRefs(a, b []*PolicyRef) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if *a[i] != *b[i] {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/custosdata/custos/internal/policy/expr"
 )
@@ -10,7 +11,7 @@ import (
 // compiled is a policy prepared for matching and planning: tags interned,
 // regexes cached, predicates parsed, exceptions turned into conditions.
 type compiled struct {
-	ref          PolicyRef
+	ref          *PolicyRef
 	staged       bool
 	ownerApplied bool
 	anyOp        bool
@@ -62,6 +63,8 @@ type compiledRule struct {
 	matchAny bool
 	// Row Restriction by Custom Where Clause
 	where expr.Expr
+	// resolved caches predicates with their columns resolved, by column names
+	resolved sync.Map
 }
 
 type compiledField struct {
@@ -122,7 +125,7 @@ func (ix *Index) release(c *compiled) {
 }
 
 func (ix *Index) compile(id int64, p *Policy) *compiled {
-	c := &compiled{ref: PolicyRef{ID: id, Key: p.PolicyKey, Name: p.Name}, staged: p.Staged,
+	c := &compiled{ref: &PolicyRef{ID: id, Key: p.PolicyKey, Name: p.Name}, staged: p.Staged,
 		ownerApplied: p.OwnerApplied, anyOp: p.CircumstanceOperator == OpAny, source: p}
 	for _, ci := range p.Circumstances {
 		cc := compiledCirc{typ: ci.Type, server: normServer(ci.Server), start: math.MinInt64, end: math.MaxInt64}
@@ -150,7 +153,7 @@ func (ix *Index) compile(id int64, p *Policy) *compiled {
 		}
 	}
 	if p.Type == TypeSubscription && p.Subscription != nil {
-		c.sub = compileSub(p.Subscription, &RuleRef{Policy: c.ref})
+		c.sub = compileSub(p.Subscription, &RuleRef{Policy: *c.ref})
 	}
 	c.rules = ix.compileRules(c.ref, p.Data)
 	return c
@@ -178,11 +181,11 @@ func compileSub(s *SubscriptionAction, ref *RuleRef) *compiledSub {
 	return cs
 }
 
-func (ix *Index) compileRules(ref PolicyRef, actions []DataAction) []*compiledRule {
+func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledRule {
 	var out []*compiledRule
 	for ai, a := range actions {
 		for ri, r := range a.Rules {
-			cr := &compiledRule{ref: &RuleRef{Policy: ref, Action: ai, Rule: ri}, typ: r.Type}
+			cr := &compiledRule{ref: &RuleRef{Policy: *ref, Action: ai, Rule: ri}, typ: r.Type}
 			var inc, exc Cond
 			if r.Inclusions != nil {
 				inc = r.Inclusions.Cond()

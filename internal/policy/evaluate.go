@@ -72,9 +72,9 @@ type RowDecision struct {
 // is dropped, one that folds to FALSE sets NoRows.
 func Evaluate(p *Plan, e *Entitlements) *Decision {
 	d := &Decision{DataSource: p.DataSource}
-	used := map[PolicyRef]bool{}
-	d.Read = access(p.Read, e, used)
-	d.Write = access(p.Write, e, used)
+	used := make(usedSet, 0, 8)
+	d.Read = access(p.Read, e, &used)
+	d.Write = access(p.Write, e, &used)
 	switch {
 	case d.Write.Status == StatusAutomatic || d.Write.Status == StatusAllowed:
 		d.Grant = GrantWrite
@@ -97,7 +97,7 @@ func Evaluate(p *Plan, e *Entitlements) *Decision {
 				}
 			}
 			d.Columns = append(d.Columns, ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source})
-			used[m.Source.Policy] = true
+			used.add(m.Source.Policy.ID, m.Source.Policy.Local)
 			break
 		}
 	}
@@ -116,22 +116,50 @@ func Evaluate(p *Plan, e *Entitlements) *Decision {
 			}
 		}
 		d.Rows = append(d.Rows, rd)
-		used[r.Source.Policy] = true
+		used.add(r.Source.Policy.ID, r.Source.Policy.Local)
 	}
 	for _, ref := range p.Policies {
-		if used[ref] {
-			d.Policies = append(d.Policies, ref)
+		if used.has(ref.ID, ref.Local) {
+			d.Policies = append(d.Policies, *ref)
 		}
 	}
 	return d
 }
 
-func access(a *Access, e *Entitlements, used map[PolicyRef]bool) AccessDecision {
+// usedSet remembers which policies affected a user; it stays small.
+type usedSet []int64
+
+// key folds the local flag into the id: local policies are keyed by their
+// data source's id, which may equal a global policy's id.
+func usedKey(id int64, local bool) int64 {
+	if local {
+		return -id - 1
+	}
+	return id
+}
+
+func (u *usedSet) add(id int64, local bool) {
+	if !u.has(id, local) {
+		*u = append(*u, usedKey(id, local))
+	}
+}
+
+func (u usedSet) has(id int64, local bool) bool {
+	k := usedKey(id, local)
+	for _, x := range u {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func access(a *Access, e *Entitlements, used *usedSet) AccessDecision {
 	if a == nil {
 		return AccessDecision{Status: StatusNone}
 	}
 	for _, ref := range a.Policies {
-		used[ref] = true
+		used.add(ref.ID, ref.Local)
 	}
 	d := AccessDecision{Discoverable: true}
 	switch {

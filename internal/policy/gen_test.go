@@ -12,14 +12,17 @@ import (
 // hierarchy, column names that repeat across tables, tags that follow the
 // names, and varied policies.
 type world struct {
-	rng      *rand.Rand
-	tags     []string // every tag, parents included
-	leafTags []string
-	colNames []string
-	colTag   map[string]string // column name -> the tag discovery would give it
-	groups   []string
-	purposes []string
-	servers  []string
+	rng          *rand.Rand
+	tags         []string // every tag, parents included
+	leafTags     []string
+	colNames     []string
+	colTag       map[string]string // column name -> the tag discovery would give it
+	subjects     []string
+	commonFields []string
+	piiFields    []string
+	groups       []string
+	purposes     []string
+	servers      []string
 }
 
 func newWorld(seed uint64) *world {
@@ -68,6 +71,18 @@ func newWorld(seed uint64) *world {
 			fields[fmt.Sprintf("attr_%d_%d", d, f)] = fmt.Sprintf("Business.Domain %d.Field %d", d, f)
 		}
 	}
+	w.subjects = subjects
+	for f, tag := range fields {
+		switch {
+		case strings.HasPrefix(f, "attr_"):
+		case tag == "":
+			w.commonFields = append(w.commonFields, f)
+		default:
+			w.piiFields = append(w.piiFields, f)
+		}
+	}
+	sortStrings(w.commonFields)
+	sortStrings(w.piiFields)
 	for _, s := range subjects {
 		for f, tag := range fields {
 			n := s + "_" + f
@@ -102,23 +117,39 @@ func (w *world) pick(s []string) string { return s[w.rng.IntN(len(s))] }
 
 func (w *world) dataSource(id int64, ncols int) DataSource {
 	ds := DataSource{ID: id, Name: fmt.Sprintf("table_%d", id), Server: w.pick(w.servers),
-		CreatedAt:  time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(w.rng.IntN(3*365*24)) * time.Hour),
+		CreatedAt:   time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(w.rng.IntN(3*365*24)) * time.Hour),
 		OwnerGroups: []string{w.pick(w.groups)}}
+	// A table belongs to a subject and one or two business domains: its
+	// columns are common fields, some personal data, and domain attributes.
+	subject := w.pick(w.subjects)
+	domains := []int{w.rng.IntN(40), w.rng.IntN(40)}
 	used := map[string]bool{}
-	for len(ds.Columns) < ncols {
-		n := w.pick(w.colNames)
-		if used[n] {
-			continue
+	add := func(field string) {
+		n := subject + "_" + field
+		if used[n] || len(ds.Columns) >= ncols {
+			return
 		}
 		used[n] = true
 		c := Column{Name: n, Type: "text"}
 		if tag := w.colTag[n]; tag != "" && w.rng.IntN(10) < 8 {
 			c.Tags = append(c.Tags, tag)
 		}
-		if w.rng.IntN(10) == 0 {
-			c.Tags = append(c.Tags, w.pick(w.leafTags))
+		if w.rng.IntN(20) == 0 {
+			c.Tags = append(c.Tags, w.pick(w.leafTags[:25]))
 		}
 		ds.Columns = append(ds.Columns, c)
+	}
+	add("created_at")
+	add("id")
+	for len(ds.Columns) < ncols {
+		switch r := w.rng.IntN(10); {
+		case r < 3:
+			add(w.pick(w.commonFields))
+		case r < 5:
+			add(w.pick(w.piiFields))
+		default:
+			add(fmt.Sprintf("attr_%d_%d", domains[w.rng.IntN(2)], w.rng.IntN(12)))
+		}
 	}
 	if w.rng.IntN(2) == 0 {
 		ds.Columns[0].Type = "timestamp"
@@ -132,7 +163,7 @@ func (w *world) dataSource(id int64, ncols int) DataSource {
 }
 
 func (w *world) tag() string {
-	if w.rng.IntN(4) == 0 {
+	if w.rng.IntN(20) == 0 {
 		return w.pick(w.tags) // sometimes a parent tag
 	}
 	return w.pick(w.leafTags)
@@ -160,23 +191,25 @@ var genMaskings = []Masking{{Type: MaskHash}, {Type: MaskNull}, {Type: MaskConst
 func (w *world) policy(id int64) *Policy {
 	p := &Policy{PolicyKey: fmt.Sprintf("policy-%d", id), Name: fmt.Sprintf("Policy %d", id), Type: TypeData}
 	tag := w.tag()
-	switch r := w.rng.IntN(100); {
-	case r < 2: // everywhere
-	case r < 70:
+	everywhere := false
+	switch r := w.rng.IntN(1000); {
+	case r < 5: // everywhere
+		everywhere = true
+	case r < 755:
 		p.Circumstances = []Circumstance{{Type: CircColumnTags, Tag: tag}}
-	case r < 80:
+	case r < 835:
 		p.Circumstances = []Circumstance{{Type: CircColumnTags, Tag: tag}, {Type: CircColumnTags, Tag: w.tag()}}
 		p.CircumstanceOperator = OpAny
-	case r < 88:
-		p.Circumstances = []Circumstance{{Type: CircTags, Tag: w.pick([]string{"Region.EU", "Region", "Sensitivity.Confidential", "Discovered.PCI"})}}
-	case r < 92:
-		p.Circumstances = []Circumstance{{Type: CircColumnRegex, Regex: w.pick([]string{"ssn", "email$", "^patient_", "salary|revenue"}), CaseInsensitive: true}}
-	case r < 96:
+	case r < 885:
+		p.Circumstances = []Circumstance{{Type: CircTags, Tag: w.pick([]string{"Region.EU", "Region", "Sensitivity.Confidential", "Discovered.PCI"})}, {Type: CircColumnTags, Tag: tag}}
+	case r < 895:
+		p.Circumstances = []Circumstance{{Type: CircColumnRegex, Regex: w.pick([]string{"_ssn$", "_email$", "^patient_.*_diagnosis$", "_(salary|revenue)$"}), CaseInsensitive: true}}
+	case r < 960:
 		p.Circumstances = []Circumstance{{Type: CircServer, Server: w.pick(w.servers)}, {Type: CircColumnTags, Tag: tag}}
 	default:
 		start := time.Date(2022, time.Month(1+w.rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC)
 		end := start.AddDate(0, 6, 0)
-		p.Circumstances = []Circumstance{{Type: CircTime, StartDate: &start, EndDate: &end}}
+		p.Circumstances = []Circumstance{{Type: CircTime, StartDate: &start, EndDate: &end}, {Type: CircColumnTags, Tag: tag}}
 	}
 	if w.rng.IntN(20) == 0 {
 		p.Type = TypeSubscription
@@ -197,13 +230,17 @@ func (w *world) policy(id int64) *Policy {
 	if w.rng.IntN(3) > 0 {
 		rule.Exceptions = w.condition()
 	}
-	switch r := w.rng.IntN(100); {
+	field := FieldSelector{Type: FieldColumnTags, ColumnTag: tag}
+	if len(p.Circumstances) > 0 && p.Circumstances[0].Type == CircColumnRegex {
+		field = FieldSelector{Type: FieldColumnRegex, Regex: p.Circumstances[0].Regex, CaseInsensitive: true}
+	}
+	r := w.rng.IntN(100)
+	if everywhere {
+		r = 89 + w.rng.IntN(11) // only purpose, time and minimization rules everywhere
+	}
+	switch {
 	case r < 65:
 		m := genMaskings[w.rng.IntN(len(genMaskings))]
-		field := FieldSelector{Type: FieldColumnTags, ColumnTag: tag}
-		if p.Circumstances == nil || p.Circumstances[0].Type != CircColumnTags {
-			field = FieldSelector{Type: FieldAnyTag}
-		}
 		rule.Type, rule.Masking = RuleMasking, &MaskingRule{Fields: []FieldSelector{field}, Masking: m}
 	case r < 75:
 		rule.Type, rule.CustomWhere = RuleRowCustomWhere, &CustomWhereRule{Predicate: fmt.Sprintf(

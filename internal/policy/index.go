@@ -59,6 +59,7 @@ type column struct {
 }
 
 type compiledLocal struct {
+	ref   *PolicyRef
 	sub   *compiledSub
 	rules []*compiledRule
 }
@@ -146,7 +147,7 @@ func (ix *Index) UpsertPolicy(id int64, p *Policy) ([]int64, error) {
 	if old != nil {
 		ix.release(old)
 	}
-	return ix.replan(affected), nil
+	return ix.replanPolicy(affected, old, c), nil
 }
 
 // RemovePolicy removes global policy id and returns the data sources whose
@@ -168,7 +169,7 @@ func (ix *Index) RemovePolicy(id int64) []int64 {
 		}
 	}
 	ix.release(old)
-	return ix.replan(affected)
+	return ix.replanPolicy(affected, old, nil)
 }
 
 // UpsertDataSource adds or replaces a data source; the result holds its id
@@ -332,10 +333,10 @@ func (ix *Index) SetLocalPolicy(dataSource int64, lp *LocalPolicy) ([]int64, err
 }
 
 func (ix *Index) compileLocal(dsID int64, lp *LocalPolicy) *compiledLocal {
-	ref := PolicyRef{ID: dsID, Local: true}
-	cl := &compiledLocal{rules: ix.compileRules(ref, lp.Data)}
+	ref := &PolicyRef{ID: dsID, Local: true}
+	cl := &compiledLocal{ref: ref, rules: ix.compileRules(ref, lp.Data)}
 	if lp.Subscription != nil {
-		cl.sub = compileSub(lp.Subscription, &RuleRef{Policy: ref})
+		cl.sub = compileSub(lp.Subscription, &RuleRef{Policy: *ref})
 	}
 	return cl
 }
@@ -564,12 +565,21 @@ func replacePolicy(l []*compiled, old, c *compiled) []*compiled {
 
 // replan rebuilds the plans of the given sources (in parallel when there are
 // many) and returns the ids of those whose plan changed, ascending.
-func (ix *Index) replan(srcs []*source) []int64 {
+func (ix *Index) replan(srcs []*source) []int64 { return ix.replanPolicy(srcs, nil, nil) }
+
+// replanPolicy is replan after global policy old was replaced by now: plans
+// that exist are patched rather than rebuilt.
+func (ix *Index) replanPolicy(srcs []*source, old, now *compiled) []int64 {
 	changed := make([]bool, len(srcs))
 	work := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := srcs[i]
-			p := ix.buildPlan(s)
+			var p *Plan
+			if s.plan != nil && (old != nil || now != nil) {
+				p = ix.patchPlan(s, old, now)
+			} else {
+				p = ix.buildPlan(s)
+			}
 			if s.plan == nil || !s.plan.Equal(p) {
 				s.plan = p
 				changed[i] = true

@@ -15,7 +15,7 @@ type Plan struct {
 	DataSource int64 `json:"dataSource"`
 	// Policies are the policies applying to the data source, in precedence
 	// order: the local policy first, then global ones by ascending id.
-	Policies []PolicyRef `json:"policies"`
+	Policies []*PolicyRef `json:"policies"`
 	// Read and Write say who may subscribe with that grant; nil when no
 	// subscription policy with that grant applies.
 	Read  *Access `json:"read,omitempty"`
@@ -55,11 +55,11 @@ type Access struct {
 	Type SubscriptionType `json:"type"`
 	// Who qualifies: the conditions of the policies that are always required,
 	// and the disjunction of those that share responsibility.
-	Who                   Cond        `json:"who"`
-	Approvals             []Approval  `json:"approvals,omitempty"`
-	AutomaticSubscription bool        `json:"automaticSubscription"`
-	AllowDiscovery        bool        `json:"allowDiscovery"`
-	Policies              []PolicyRef `json:"policies"`
+	Who                   Cond         `json:"who"`
+	Approvals             []Approval   `json:"approvals,omitempty"`
+	AutomaticSubscription bool         `json:"automaticSubscription"`
+	AllowDiscovery        bool         `json:"allowDiscovery"`
+	Policies              []*PolicyRef `json:"policies"`
 }
 
 // ColumnPlan lists the mask rules of one column. For a given user and row,
@@ -140,7 +140,7 @@ type Conflict struct {
 	Grant    AccessGrant  `json:"grant,omitempty"`
 	Winner   *RuleRef     `json:"winner,omitempty"`
 	Loser    *RuleRef     `json:"loser,omitempty"`
-	Policies []PolicyRef  `json:"policies,omitempty"`
+	Policies []*PolicyRef `json:"policies,omitempty"`
 }
 
 // Skip reports a rule that cannot take effect on the data source.

@@ -18,6 +18,9 @@ type User interface {
 // columns and literals only, and folds what became constant: a condition that
 // no longer depends on the row becomes TRUE or FALSE.
 func Bind(e Expr, u User) Expr {
+	if !HasUserFunctions(e) {
+		return e
+	}
 	return Simplify(Map(e, func(n Expr) Expr {
 		c, ok := n.(Call)
 		if !ok || !c.Func.User() {
@@ -88,6 +91,41 @@ type listMarker struct{ items []Expr }
 
 func (listMarker) expr()            {}
 func (l listMarker) String() string { return In{X: Null{}, List: l.items}.String() }
+
+// HasUserFunctions reports whether e calls a function that reads the user.
+func HasUserFunctions(e Expr) bool {
+	switch n := e.(type) {
+	case Call:
+		if n.Func.User() {
+			return true
+		}
+		for _, a := range n.Args {
+			if HasUserFunctions(a) {
+				return true
+			}
+		}
+	case Unary:
+		return HasUserFunctions(n.X)
+	case Binary:
+		return HasUserFunctions(n.L) || HasUserFunctions(n.R)
+	case In:
+		if HasUserFunctions(n.X) {
+			return true
+		}
+		for _, a := range n.List {
+			if HasUserFunctions(a) {
+				return true
+			}
+		}
+	case Like:
+		return HasUserFunctions(n.X) || HasUserFunctions(n.Pattern)
+	case IsNull:
+		return HasUserFunctions(n.X)
+	case Between:
+		return HasUserFunctions(n.X) || HasUserFunctions(n.Lo) || HasUserFunctions(n.Hi)
+	}
+	return false
+}
 
 // Simplify splices bound lists into IN and folds boolean constants.
 func Simplify(e Expr) Expr {

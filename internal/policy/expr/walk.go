@@ -138,3 +138,35 @@ func HasColumns(e Expr) bool {
 	})
 	return found
 }
+
+// ForColumns calls fn for every Column and ColumnTagged of e, left to right,
+// without allocating.
+func ForColumns(e Expr, fn func(Expr)) {
+	switch n := e.(type) {
+	case Column, ColumnTagged:
+		fn(n)
+	case Call:
+		for _, a := range n.Args {
+			ForColumns(a, fn)
+		}
+	case Unary:
+		ForColumns(n.X, fn)
+	case Binary:
+		ForColumns(n.L, fn)
+		ForColumns(n.R, fn)
+	case In:
+		ForColumns(n.X, fn)
+		for _, a := range n.List {
+			ForColumns(a, fn)
+		}
+	case Like:
+		ForColumns(n.X, fn)
+		ForColumns(n.Pattern, fn)
+	case IsNull:
+		ForColumns(n.X, fn)
+	case Between:
+		ForColumns(n.X, fn)
+		ForColumns(n.Lo, fn)
+		ForColumns(n.Hi, fn)
+	}
+}
