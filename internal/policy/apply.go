@@ -48,7 +48,7 @@ func (b *planner) columns() {
 	for i := range b.s.cols {
 		if lo, hi := count[i], count[i+1]; hi > lo {
 			col := b.s.cols[i]
-			b.p.Columns = append(b.p.Columns, ColumnPlan{Column: b.ix.names.strs[col.name], Type: b.ix.strs.strs[col.typ], Masks: masks[lo:hi:hi]})
+			b.p.Columns = append(b.p.Columns, ColumnPlan{Column: b.ix.names.strs[col.name], Type: b.ix.strs.strs[col.typ], Masks: masks[lo:hi:hi], col: int32(i)})
 		}
 	}
 }
@@ -60,11 +60,11 @@ func (ix *Index) startPlan(s *source) (*Plan, []*compiledSet) {
 	contributors := make([]*compiledSet, 0, len(s.matched)+1)
 	if s.local != nil {
 		p.Policies = append(p.Policies, s.local.ref)
-		contributors = append(contributors, &compiledSet{ref: s.local.ref, sub: s.local.sub, rules: s.local.rules})
+		contributors = append(contributors, &s.local.set)
 	}
 	for _, c := range s.matched {
 		p.Policies = append(p.Policies, c.ref)
-		contributors = append(contributors, &compiledSet{ref: c.ref, sub: c.sub, rules: c.rules})
+		contributors = append(contributors, &c.set)
 	}
 	ix.planSubscriptions(p, contributors)
 	return p, contributors
@@ -412,7 +412,7 @@ func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int)
 		b.first[i] = r.ref
 	case int32(contributor):
 	default:
-		b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref})
+		b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref, col: int32(i)})
 		return
 	}
 	b.entries = append(b.entries, maskEntry{i, MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}})

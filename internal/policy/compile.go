@@ -22,6 +22,7 @@ type compiled struct {
 	sub          *compiledSub
 	rules        []*compiledRule
 	source       *Policy
+	set          compiledSet // the same, as a contributor to plans
 }
 
 type compiledCirc struct {
@@ -156,6 +157,7 @@ func (ix *Index) compile(id int64, p *Policy) *compiled {
 		c.sub = compileSub(p.Subscription, &RuleRef{Policy: *c.ref})
 	}
 	c.rules = ix.compileRules(c.ref, p.Data)
+	c.set = compiledSet{ref: c.ref, sub: c.sub, rules: c.rules}
 	return c
 }
 

@@ -62,6 +62,7 @@ type compiledLocal struct {
 	ref   *PolicyRef
 	sub   *compiledSub
 	rules []*compiledRule
+	set   compiledSet
 }
 
 func (s *source) colTagIDs(i int) []uint32 {
@@ -338,6 +339,7 @@ func (ix *Index) compileLocal(dsID int64, lp *LocalPolicy) *compiledLocal {
 	if lp.Subscription != nil {
 		cl.sub = compileSub(lp.Subscription, &RuleRef{Policy: *ref})
 	}
+	cl.set = compiledSet{ref: ref, sub: cl.sub, rules: cl.rules}
 	return cl
 }
 

@@ -6,10 +6,15 @@ import "sort"
 // replaced by now; either may be nil), reusing from the current plan what the
 // other policies contribute: their row rules, skips, and every column the
 // changed policy neither masked nor masks. Only columns the policy touches
-// are recomputed against all contributors. The result equals buildPlan(s).
+// are recomputed against all contributors, and unchanged parts of the plan
+// are shared with the previous one (plans are never modified once built).
+// The result equals buildPlan(s).
 func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	prev := s.plan
 	p, contributors := ix.startPlan(s)
+	if equalRefs(p.Policies, prev.Policies) {
+		p.Policies = prev.Policies
+	}
 	var pid int64
 	if old != nil {
 		pid = old.ref.ID
@@ -21,15 +26,13 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 
 	// What the changed policy contributes now, planned alone.
 	scratch := &planner{ix: ix, s: s, p: &Plan{}}
-	pIndex := -1
 	if now != nil && hasPolicy(s.matched, now) {
 		for ci, c := range contributors {
 			if c.ref == now.ref {
-				pIndex = ci
+				for _, r := range now.rules {
+					scratch.rule(ci, r)
+				}
 			}
-		}
-		for _, r := range now.rules {
-			scratch.rule(pIndex, r)
 		}
 	}
 
@@ -38,91 +41,93 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	p.Skipped = spliceSkips(prev.Skipped, scratch.p.Skipped, isP, beforeP)
 
 	// Columns the policy masked or masks are recomputed.
-	touched := make([]bool, len(s.cols))
-	byName := func(name string) int {
-		if id, ok := ix.names.ids[name]; ok {
-			for i, c := range s.cols {
-				if c.name == id {
-					return i
-				}
-			}
+	var touched []bool
+	touch := func(i int32) {
+		if touched == nil {
+			touched = make([]bool, len(s.cols))
 		}
-		return -1
+		touched[i] = true
 	}
 	for _, c := range prev.Columns {
 		for _, m := range c.Masks {
 			if isP(m.Source) {
-				if i := byName(c.Column); i >= 0 {
-					touched[i] = true
-				}
+				touch(c.col)
 				break
 			}
 		}
 	}
-	var keptConflicts []Conflict
+	nMaskConflicts := 0
 	for _, c := range prev.Conflicts {
-		if c.Kind != ConflictMasking {
-			continue
-		}
-		if isP(c.Winner) || isP(c.Loser) {
-			if i := byName(c.Column); i >= 0 {
-				touched[i] = true
+		if c.Kind == ConflictMasking {
+			nMaskConflicts++
+			if isP(c.Winner) || isP(c.Loser) {
+				touch(c.col)
 			}
 		}
 	}
 	for _, e := range scratch.entries {
-		touched[e.col] = true
+		touch(int32(e.col))
 	}
-	for _, c := range prev.Conflicts {
-		if c.Kind == ConflictMasking {
-			if i := byName(c.Column); i >= 0 && !touched[i] {
-				keptConflicts = append(keptConflicts, c)
+	if touched == nil {
+		// The policy masks nothing here, before or after: columns and
+		// masking conflicts stay as they were.
+		p.Columns = prev.Columns
+		if len(p.Conflicts) == 0 && nMaskConflicts == len(prev.Conflicts) {
+			p.Conflicts = prev.Conflicts
+		} else {
+			for _, c := range prev.Conflicts {
+				if c.Kind == ConflictMasking {
+					p.Conflicts = append(p.Conflicts, c)
+				}
 			}
 		}
+		return p
 	}
 
-	b := &planner{ix: ix, s: s, p: p}
 	nSub := len(p.Conflicts)
-	for i, t := range touched {
-		if !t {
-			continue
+	for _, c := range prev.Conflicts {
+		if c.Kind == ConflictMasking && !touched[c.col] {
+			p.Conflicts = append(p.Conflicts, c)
 		}
-		for ci, c := range contributors {
-			for _, r := range c.rules {
-				if r.typ != RuleMasking {
-					continue
-				}
-				var buf [4]compiledField
-				rows, fields, ok := b.maskTargets(r, buf[:], false)
-				if ok && b.selects(fields, i) {
+	}
+	b := &planner{ix: ix, s: s, p: p}
+	for ci, c := range contributors {
+		for _, r := range c.rules {
+			if r.typ != RuleMasking {
+				continue
+			}
+			var buf [4]compiledField
+			rows, fields, ok := b.maskTargets(r, buf[:], false)
+			if !ok {
+				continue
+			}
+			for i, t := range touched {
+				if t && b.selects(fields, i) {
 					b.claim(ci, r, rows, i)
 				}
 			}
 		}
 	}
-	p.Conflicts = append(p.Conflicts, keptConflicts...)
-	sortMaskConflicts(s, ix, p.Conflicts[nSub:])
+	sortMaskConflicts(p.Conflicts[nSub:])
+	if len(p.Conflicts) == 0 {
+		p.Conflicts = nil
+	}
 
 	// Merge untouched columns from the previous plan with the recomputed ones.
 	b.columns()
 	recomputed := p.Columns
 	p.Columns = make([]ColumnPlan, 0, len(prev.Columns)+len(recomputed))
 	pi, ri := 0, 0
-	for i := range s.cols {
-		name := ix.names.strs[s.cols[i].name]
-		if touched[i] {
-			if ri < len(recomputed) && recomputed[ri].Column == name {
-				p.Columns = append(p.Columns, recomputed[ri])
-				ri++
-			}
-			if pi < len(prev.Columns) && prev.Columns[pi].Column == name {
-				pi++
-			}
-			continue
-		}
-		if pi < len(prev.Columns) && prev.Columns[pi].Column == name {
+	for pi < len(prev.Columns) || ri < len(recomputed) {
+		switch {
+		case pi < len(prev.Columns) && touched[prev.Columns[pi].col]:
+			pi++
+		case ri >= len(recomputed) || pi < len(prev.Columns) && prev.Columns[pi].col < recomputed[ri].col:
 			p.Columns = append(p.Columns, prev.Columns[pi])
 			pi++
+		default:
+			p.Columns = append(p.Columns, recomputed[ri])
+			ri++
 		}
 	}
 	if len(p.Columns) == 0 {
@@ -132,6 +137,13 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 }
 
 func spliceRows(prev, mine []RowRule, isP, beforeP func(*RuleRef) bool) []RowRule {
+	had := false
+	for _, r := range prev {
+		had = had || isP(r.Source)
+	}
+	if !had && len(mine) == 0 {
+		return prev
+	}
 	out := make([]RowRule, 0, len(prev)+len(mine))
 	inserted := false
 	for _, r := range prev {
@@ -153,6 +165,13 @@ func spliceRows(prev, mine []RowRule, isP, beforeP func(*RuleRef) bool) []RowRul
 }
 
 func spliceSkips(prev, mine []Skip, isP, beforeP func(*RuleRef) bool) []Skip {
+	had := false
+	for _, k := range prev {
+		had = had || isP(k.Source)
+	}
+	if !had && len(mine) == 0 {
+		return prev
+	}
 	out := make([]Skip, 0, len(prev)+len(mine))
 	inserted := false
 	for _, k := range prev {
@@ -175,36 +194,28 @@ func spliceSkips(prev, mine []Skip, isP, beforeP func(*RuleRef) bool) []Skip {
 
 // sortMaskConflicts puts masking conflicts in the order a full build finds
 // them: by the losing rule's precedence, then by column position.
-func sortMaskConflicts(s *source, ix *Index, cs []Conflict) {
-	if len(cs) < 2 {
-		return
-	}
-	pos := func(name string) int {
-		if id, ok := ix.names.ids[name]; ok {
-			for i, c := range s.cols {
-				if c.name == id {
-					return i
-				}
-			}
+func sortMaskConflicts(cs []Conflict) {
+	less := func(x, y *Conflict) bool {
+		a, b := x.Loser, y.Loser
+		if a.Policy.Local != b.Policy.Local {
+			return a.Policy.Local
 		}
-		return -1
-	}
-	rank := func(r *RuleRef) [4]int64 {
-		local := int64(1)
-		if r.Policy.Local {
-			local = 0
+		if a.Policy.ID != b.Policy.ID {
+			return a.Policy.ID < b.Policy.ID
 		}
-		return [4]int64{local, r.Policy.ID, int64(r.Action), int64(r.Rule)}
-	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		a, b := rank(cs[i].Loser), rank(cs[j].Loser)
-		if a != b {
-			for k := range a {
-				if a[k] != b[k] {
-					return a[k] < b[k]
-				}
-			}
+		if a.Action != b.Action {
+			return a.Action < b.Action
 		}
-		return pos(cs[i].Column) < pos(cs[j].Column)
-	})
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return x.col < y.col
+	}
+	sorted := true
+	for i := 1; i < len(cs) && sorted; i++ {
+		sorted = !less(&cs[i], &cs[i-1])
+	}
+	if !sorted {
+		sort.SliceStable(cs, func(i, j int) bool { return less(&cs[i], &cs[j]) })
+	}
 }

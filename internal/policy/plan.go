@@ -69,6 +69,7 @@ type ColumnPlan struct {
 	Column string     `json:"column"`
 	Type   string     `json:"type,omitempty"`
 	Masks  []MaskRule `json:"masks"`
+	col    int32      // position of the column in the data source
 }
 
 // MaskRule masks a column for the users of AppliesTo.
@@ -141,6 +142,7 @@ type Conflict struct {
 	Winner   *RuleRef     `json:"winner,omitempty"`
 	Loser    *RuleRef     `json:"loser,omitempty"`
 	Policies []*PolicyRef `json:"policies,omitempty"`
+	col      int32        // position of Column in the data source (masking conflicts)
 }
 
 // Skip reports a rule that cannot take effect on the data source.
