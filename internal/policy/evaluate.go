@@ -71,7 +71,7 @@ type RowDecision struct {
 // c IN (groups), ...) and constant parts fold; a filter that folds to TRUE
 // is dropped, one that folds to FALSE sets NoRows.
 func Evaluate(p *Plan, e *Entitlements) *Decision {
-	d := &Decision{DataSource: p.DataSource}
+	d := &Decision{DataSource: p.DataSource, Columns: make([]ColumnDecision, 0, len(p.Columns)), Rows: make([]RowDecision, 0, len(p.Rows))}
 	used := make(usedSet, 0, 8)
 	d.Read = access(p.Read, e, &used)
 	d.Write = access(p.Write, e, &used)
@@ -122,6 +122,12 @@ func Evaluate(p *Plan, e *Entitlements) *Decision {
 		if used.has(ref.ID, ref.Local) {
 			d.Policies = append(d.Policies, *ref)
 		}
+	}
+	if len(d.Columns) == 0 {
+		d.Columns = nil
+	}
+	if len(d.Rows) == 0 {
+		d.Rows = nil
 	}
 	return d
 }

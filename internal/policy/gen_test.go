@@ -203,7 +203,11 @@ func (w *world) policy(id int64) *Policy {
 	case r < 885:
 		p.Circumstances = []Circumstance{{Type: CircTags, Tag: w.pick([]string{"Region.EU", "Region", "Sensitivity.Confidential", "Discovered.PCI"})}, {Type: CircColumnTags, Tag: tag}}
 	case r < 895:
-		p.Circumstances = []Circumstance{{Type: CircColumnRegex, Regex: w.pick([]string{"_ssn$", "_email$", "^patient_.*_diagnosis$", "_(salary|revenue)$"}), CaseInsensitive: true}}
+		re := fmt.Sprintf("_attr_%d_%d$", w.rng.IntN(40), w.rng.IntN(12))
+		if w.rng.IntN(4) == 0 {
+			re = w.pick([]string{"_ssn$", "_email$", "^patient_.*_diagnosis$", "_(salary|revenue)$"})
+		}
+		p.Circumstances = []Circumstance{{Type: CircColumnRegex, Regex: re, CaseInsensitive: true}}
 	case r < 960:
 		p.Circumstances = []Circumstance{{Type: CircServer, Server: w.pick(w.servers)}, {Type: CircColumnTags, Tag: tag}}
 	default:
