@@ -350,7 +350,14 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			Time: &TimeFilter{Column: b.colName(int(b.s.eventTime)), Seconds: r.seconds, Newer: r.newer}})
 	case RuleMinimization:
 		f := &MinimizeFilter{Percent: r.percent}
-		if b.s.highCard >= 0 {
+		if r.hashColumn != "" {
+			i := b.columnNamed(r.hashColumn)
+			if i < 0 {
+				b.skip(r, "no column named %q", r.hashColumn)
+				return
+			}
+			f.Columns = []string{b.colName(i)}
+		} else if b.s.highCard >= 0 {
 			f.Columns = []string{b.colName(int(b.s.highCard))}
 		}
 		b.row(RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: f, Source: r.ref})

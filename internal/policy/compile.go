@@ -53,7 +53,8 @@ type compiledRule struct {
 	masking *Masking
 	rowsIf  expr.Expr
 	// Minimization
-	percent int
+	percent    int
+	hashColumn string
 	// Purpose Restriction
 	purposes Cond
 	// Time Restriction
@@ -216,7 +217,7 @@ func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledR
 					cr.rowsIf = ix.parse(r.Masking.ConditionalPredicate)
 				}
 			case RuleMinimization:
-				cr.percent = r.Minimization.Percent
+				cr.percent, cr.hashColumn = r.Minimization.Percent, r.Minimization.Column
 			case RulePurposeRestriction:
 				c := &Condition{Operator: r.Purpose.Operator, Purposes: r.Purpose.Purposes}
 				cr.purposes = c.Cond()

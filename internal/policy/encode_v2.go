@@ -220,6 +220,9 @@ func v2Config(r Rule) any {
 		}
 		return v2MaskingConfig{Fields: fs, ConditionalPredicate: m.ConditionalPredicate, MaskingConfig: m.Masking}
 	case RuleMinimization:
+		if r.Minimization.Column != "" {
+			return map[string]any{"percent": r.Minimization.Percent, "column": r.Minimization.Column}
+		}
 		return map[string]any{"percent": r.Minimization.Percent}
 	case RulePurposeRestriction:
 		return struct {

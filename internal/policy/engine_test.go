@@ -26,7 +26,8 @@ type caseFile struct {
 
 type caseDataSource struct {
 	DataSource
-	Local json.RawMessage `json:"local"` // V1 jsonPolicies
+	Local   json.RawMessage `json:"local"`   // V1 jsonPolicies
+	Handler json.RawMessage `json:"handler"` // V1 policy handler object with jsonRules
 }
 
 type casePolicy struct {
@@ -107,6 +108,13 @@ func runCase(t *testing.T, cf *caseFile, c *engineCase) {
 			lp, err := DecodeLocalV1(cds.Local)
 			if err != nil {
 				t.Fatalf("local policy of %d: %v", ds.ID, err)
+			}
+			ds.Local = lp
+		}
+		if len(cds.Handler) > 0 && string(cds.Handler) != "null" {
+			lp, err := DecodeHandlerV1(cds.Handler)
+			if err != nil {
+				t.Fatalf("policy handler of %d: %v", ds.ID, err)
 			}
 			ds.Local = lp
 		}

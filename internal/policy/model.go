@@ -254,6 +254,9 @@ type Masking struct {
 // MinimizationRule shows only Percent percent of the rows.
 type MinimizationRule struct {
 	Percent int
+	// Column is the high-cardinality column to hash (local policies; global
+	// ones use the data source's HighCardinalityColumn).
+	Column string
 }
 
 // AnyPurposeName is the purpose placeholder meaning "any purpose at all".
