@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/custosdata/custos/internal/policy/expr"
 )
 
 // Cond is a condition over the querying user, left symbolic in a plan: who a
@@ -241,6 +243,9 @@ type User struct {
 // with NewEntitlements and evaluate many plans with it.
 type Entitlements struct {
 	user     User
+	groupLit []expr.Expr
+	purpLit  []expr.Expr
+	attrLit  map[string][]expr.Expr
 	groups   map[string]struct{}
 	attrs    map[string]map[string]struct{}
 	purposes []string // sorted
@@ -263,6 +268,11 @@ func NewEntitlements(u User) *Entitlements {
 	}
 	e.purposes = append([]string(nil), u.Purposes...)
 	sort.Strings(e.purposes)
+	e.groupLit, e.purpLit = literals(u.Groups), literals(e.purposes)
+	e.attrLit = make(map[string][]expr.Expr, len(u.Attributes))
+	for n, vs := range u.Attributes {
+		e.attrLit[n] = literals(vs)
+	}
 	for _, p := range u.Purposes {
 		// A user acting under A.B.C acts under A.B and A as well.
 		for {
@@ -276,6 +286,20 @@ func NewEntitlements(u User) *Entitlements {
 	}
 	return e
 }
+
+func literals(vs []string) []expr.Expr {
+	out := make([]expr.Expr, len(vs))
+	for i, v := range vs {
+		out[i] = expr.String{Value: v}
+	}
+	return out
+}
+
+// GroupLiterals, PurposeLiterals and AttributeLiterals give the user's values
+// as predicate literals (expr.Literals), prepared once.
+func (e *Entitlements) GroupLiterals() []expr.Expr                { return e.groupLit }
+func (e *Entitlements) PurposeLiterals() []expr.Expr              { return e.purpLit }
+func (e *Entitlements) AttributeLiterals(name string) []expr.Expr { return e.attrLit[name] }
 
 // User returns the user the entitlements were built from.
 func (e *Entitlements) User() User                        { return e.user }
