@@ -22,33 +22,57 @@ func (ix *Index) buildPlan(s *source) *Plan {
 }
 
 // columns groups the mask entries by column, in column order, sharing one
-// backing array.
+// backing array for the masks and one for the disabled rules.
 func (b *planner) columns() {
 	if len(b.entries) == 0 {
 		return
 	}
-	count := make([]int32, len(b.s.cols)+1)
+	n := len(b.s.cols)
+	count := make([]int32, 2*(n+1)) // masks per column, then disabled per column
+	nmasks, ndisabled := 0, 0
+	for _, e := range b.entries {
+		if e.disabled {
+			count[n+1+e.col+1]++
+			ndisabled++
+		} else {
+			count[e.col+1]++
+			nmasks++
+		}
+	}
+	mc, dc := count[:n+1], count[n+1:]
+	for i := 1; i <= n; i++ {
+		mc[i] += mc[i-1]
+		dc[i] += dc[i-1]
+	}
+	masks := make([]MaskRule, nmasks)
+	var disabled []*RuleRef
+	if ndisabled > 0 {
+		disabled = make([]*RuleRef, ndisabled)
+	}
+	mnext := append([]int32(nil), mc...)
+	dnext := append([]int32(nil), dc...)
 	ncols := 0
 	for _, e := range b.entries {
-		if count[e.col+1] == 0 {
-			ncols++
+		if e.disabled {
+			disabled[dnext[e.col]] = e.rule.Source
+			dnext[e.col]++
+		} else {
+			if mnext[e.col] == mc[e.col] {
+				ncols++
+			}
+			masks[mnext[e.col]] = e.rule
+			mnext[e.col]++
 		}
-		count[e.col+1]++
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	masks := make([]MaskRule, len(b.entries))
-	next := append([]int32(nil), count...)
-	for _, e := range b.entries {
-		masks[next[e.col]] = e.rule
-		next[e.col]++
 	}
 	b.p.Columns = make([]ColumnPlan, 0, ncols)
 	for i := range b.s.cols {
-		if lo, hi := count[i], count[i+1]; hi > lo {
+		if lo, hi := mc[i], mc[i+1]; hi > lo {
 			col := b.s.cols[i]
-			b.p.Columns = append(b.p.Columns, ColumnPlan{Column: b.ix.names.strs[col.name], Type: b.ix.strs.strs[col.typ], Masks: masks[lo:hi:hi], col: int32(i)})
+			cp := ColumnPlan{Column: b.ix.names.strs[col.name], Type: b.ix.strs.strs[col.typ], Masks: masks[lo:hi:hi], col: int32(i)}
+			if dlo, dhi := dc[i], dc[i+1]; dhi > dlo {
+				cp.Disabled = disabled[dlo:dhi:dhi]
+			}
+			b.p.Columns = append(b.p.Columns, cp)
 		}
 	}
 }
@@ -151,14 +175,16 @@ type planner struct {
 	ix      *Index
 	s       *source
 	p       *Plan
-	owner   []int32    // per column: index of the contributor whose masks it carries, -1 none
-	first   []*RuleRef // per column: the first mask rule, for conflict reports
+	owner   []int32 // per column: index of the contributor whose masks it carries, -1 none
 	entries []maskEntry
 }
 
+// maskEntry is a mask rule planned for a column, or (disabled) a rule that
+// lost the column to an earlier policy.
 type maskEntry struct {
-	col  int
-	rule MaskRule
+	col      int
+	rule     MaskRule
+	disabled bool
 }
 
 func (b *planner) skip(r *compiledRule, format string, args ...any) {
@@ -406,8 +432,7 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 // claim applies the conflict rule to column i for a rule of contributor:
 // the first contributor to mask a column keeps it; later ones are reported.
 func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int) {
-	if b.first == nil {
-		b.first = make([]*RuleRef, len(b.s.cols))
+	if b.owner == nil {
 		b.owner = make([]int32, len(b.s.cols))
 		for i := range b.owner {
 			b.owner[i] = -1
@@ -416,13 +441,12 @@ func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int)
 	switch b.owner[i] {
 	case -1:
 		b.owner[i] = int32(contributor)
-		b.first[i] = r.ref
 	case int32(contributor):
 	default:
-		b.p.Conflicts = append(b.p.Conflicts, Conflict{Kind: ConflictMasking, Column: b.colName(i), Winner: b.first[i], Loser: r.ref, col: int32(i)})
+		b.entries = append(b.entries, maskEntry{col: i, rule: MaskRule{Source: r.ref}, disabled: true})
 		return
 	}
-	b.entries = append(b.entries, maskEntry{i, MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}})
+	b.entries = append(b.entries, maskEntry{col: i, rule: MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}})
 }
 
 func (b *planner) mask(contributor int, r *compiledRule) {
@@ -455,8 +479,13 @@ func (p *Plan) Equal(q *Plan) bool {
 	}
 	for i, c := range p.Columns {
 		d := q.Columns[i]
-		if c.Column != d.Column || c.Type != d.Type || len(c.Masks) != len(d.Masks) {
+		if c.Column != d.Column || c.Type != d.Type || len(c.Masks) != len(d.Masks) || len(c.Disabled) != len(d.Disabled) {
 			return false
+		}
+		for j := range c.Disabled {
+			if !sameRef(c.Disabled[j], d.Disabled[j]) {
+				return false
+			}
 		}
 		for j, m := range c.Masks {
 			n := d.Masks[j]
@@ -477,14 +506,24 @@ func (p *Plan) Equal(q *Plan) bool {
 			return false
 		}
 	}
-	for i, c := range p.Conflicts {
-		d := q.Conflicts[i]
-		if c.Kind != d.Kind || c.Column != d.Column || c.Grant != d.Grant || !sameRef(c.Winner, d.Winner) || !sameRef(c.Loser, d.Loser) || !equalRefs(c.Policies, d.Policies) {
-			return false
-		}
+	if !equalConflicts(p.Conflicts, q.Conflicts) {
+		return false
 	}
 	for i, k := range p.Skipped {
 		if k.Reason != q.Skipped[i].Reason || !sameRef(k.Source, q.Skipped[i].Source) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalConflicts(p, q []Conflict) bool {
+	if len(p) != len(q) {
+		return false
+	}
+	for i, c := range p {
+		d := q[i]
+		if c.Kind != d.Kind || c.Column != d.Column || c.Grant != d.Grant || !sameRef(c.Winner, d.Winner) || !sameRef(c.Loser, d.Loser) || !equalRefs(c.Policies, d.Policies) {
 			return false
 		}
 	}

@@ -337,7 +337,7 @@ func checkPlan(t *testing.T, ds int64, p *Plan, pc planCheck) {
 	}
 	if pc.Conflicts != nil {
 		got := []string{}
-		for _, c := range p.Conflicts {
+		for _, c := range p.AllConflicts() {
 			s := string(c.Kind)
 			if c.Column != "" {
 				s += " " + c.Column

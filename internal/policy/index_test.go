@@ -72,7 +72,7 @@ func incrementalMatchesRebuild(t *testing.T, seed uint64) {
 			if !before[id].Equal(got) {
 				want = append(want, id)
 			}
-			conflicts += len(got.Conflicts)
+			conflicts += len(got.AllConflicts())
 		}
 		sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
 		if !reflect.DeepEqual(changed, want) {

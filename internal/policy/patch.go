@@ -1,7 +1,5 @@
 package policy
 
-import "sort"
-
 // patchPlan computes the plan of s after one global policy changed (old
 // replaced by now; either may be nil), reusing from the current plan what the
 // other policies contribute: their row rules, skips, and every column the
@@ -40,7 +38,12 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	p.Rows = spliceRows(prev.Rows, scratch.p.Rows, isP, beforeP)
 	p.Skipped = spliceSkips(prev.Skipped, scratch.p.Skipped, isP, beforeP)
 
-	// Columns the policy masked or masks are recomputed.
+	// Subscription conflicts were recomputed by startPlan; share them if equal.
+	if equalConflicts(p.Conflicts, prev.Conflicts) {
+		p.Conflicts = prev.Conflicts
+	}
+
+	// Columns the policy masked, lost, or masks now are recomputed.
 	var touched []bool
 	touch := func(i int32) {
 		if touched == nil {
@@ -49,46 +52,23 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 		touched[i] = true
 	}
 	for _, c := range prev.Columns {
+		hit := false
 		for _, m := range c.Masks {
-			if isP(m.Source) {
-				touch(c.col)
-				break
-			}
+			hit = hit || isP(m.Source)
 		}
-	}
-	nMaskConflicts := 0
-	for _, c := range prev.Conflicts {
-		if c.Kind == ConflictMasking {
-			nMaskConflicts++
-			if isP(c.Winner) || isP(c.Loser) {
-				touch(c.col)
-			}
+		for _, d := range c.Disabled {
+			hit = hit || isP(d)
+		}
+		if hit {
+			touch(c.col)
 		}
 	}
 	for _, e := range scratch.entries {
 		touch(int32(e.col))
 	}
 	if touched == nil {
-		// The policy masks nothing here, before or after: columns and
-		// masking conflicts stay as they were.
-		p.Columns = prev.Columns
-		if len(p.Conflicts) == 0 && nMaskConflicts == len(prev.Conflicts) {
-			p.Conflicts = prev.Conflicts
-		} else {
-			for _, c := range prev.Conflicts {
-				if c.Kind == ConflictMasking {
-					p.Conflicts = append(p.Conflicts, c)
-				}
-			}
-		}
+		p.Columns = prev.Columns // the policy masks nothing here, before or after
 		return p
-	}
-
-	nSub := len(p.Conflicts)
-	for _, c := range prev.Conflicts {
-		if c.Kind == ConflictMasking && !touched[c.col] {
-			p.Conflicts = append(p.Conflicts, c)
-		}
 	}
 	b := &planner{ix: ix, s: s, p: p}
 	for ci, c := range contributors {
@@ -107,10 +87,6 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 				}
 			}
 		}
-	}
-	sortMaskConflicts(p.Conflicts[nSub:])
-	if len(p.Conflicts) == 0 {
-		p.Conflicts = nil
 	}
 
 	// Merge untouched columns from the previous plan with the recomputed ones.
@@ -190,32 +166,4 @@ func spliceSkips(prev, mine []Skip, isP, beforeP func(*RuleRef) bool) []Skip {
 		return nil
 	}
 	return out
-}
-
-// sortMaskConflicts puts masking conflicts in the order a full build finds
-// them: by the losing rule's precedence, then by column position.
-func sortMaskConflicts(cs []Conflict) {
-	less := func(x, y *Conflict) bool {
-		a, b := x.Loser, y.Loser
-		if a.Policy.Local != b.Policy.Local {
-			return a.Policy.Local
-		}
-		if a.Policy.ID != b.Policy.ID {
-			return a.Policy.ID < b.Policy.ID
-		}
-		if a.Action != b.Action {
-			return a.Action < b.Action
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return x.col < y.col
-	}
-	sorted := true
-	for i := 1; i < len(cs) && sorted; i++ {
-		sorted = !less(&cs[i], &cs[i-1])
-	}
-	if !sorted {
-		sort.SliceStable(cs, func(i, j int) bool { return less(&cs[i], &cs[j]) })
-	}
 }

@@ -25,7 +25,9 @@ type Plan struct {
 	// Rows are the row rules; a user sees the rows that pass every rule that
 	// applies to them.
 	Rows []RowRule `json:"rows,omitempty"`
-	// Conflicts report how competing policies were resolved.
+	// Conflicts report how competing subscription policies were resolved;
+	// masking conflicts are on the columns (ColumnPlan.Disabled), and
+	// AllConflicts lists both.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// Skipped lists rules of applying policies that cannot take effect on
 	// this data source (a tagged column or the event-time column is missing).
@@ -69,7 +71,10 @@ type ColumnPlan struct {
 	Column string     `json:"column"`
 	Type   string     `json:"type,omitempty"`
 	Masks  []MaskRule `json:"masks"`
-	col    int32      // position of the column in the data source
+	// Disabled are mask rules of later policies that this column's masks
+	// (from an earlier policy) override: conflicts of kind existingMasking.
+	Disabled []*RuleRef `json:"disabled,omitempty"`
+	col      int32      // position of the column in the data source
 }
 
 // MaskRule masks a column for the users of AppliesTo.
@@ -142,7 +147,18 @@ type Conflict struct {
 	Winner   *RuleRef     `json:"winner,omitempty"`
 	Loser    *RuleRef     `json:"loser,omitempty"`
 	Policies []*PolicyRef `json:"policies,omitempty"`
-	col      int32        // position of Column in the data source (masking conflicts)
+}
+
+// AllConflicts lists the plan's conflicts: the subscription ones, then the
+// masking ones column by column.
+func (p *Plan) AllConflicts() []Conflict {
+	out := append([]Conflict(nil), p.Conflicts...)
+	for _, c := range p.Columns {
+		for _, d := range c.Disabled {
+			out = append(out, Conflict{Kind: ConflictMasking, Column: c.Column, Winner: c.Masks[0].Source, Loser: d})
+		}
+	}
+	return out
 }
 
 // Skip reports a rule that cannot take effect on the data source.
