@@ -313,6 +313,51 @@ func (ix *Index) retagColumn(dsID int64, columnName, tag string, add bool) ([]in
 	return ix.replan([]*source{s}), nil
 }
 
+// TagDataSource adds a tag to the data source itself (not a column).
+func (ix *Index) TagDataSource(dataSource int64, tag string) ([]int64, error) {
+	return ix.retagSource(dataSource, tag, true)
+}
+
+// UntagDataSource removes a tag from the data source itself.
+func (ix *Index) UntagDataSource(dataSource int64, tag string) ([]int64, error) {
+	return ix.retagSource(dataSource, tag, false)
+}
+
+func (ix *Index) retagSource(dsID int64, tag string, add bool) ([]int64, error) {
+	var l errs.List
+	validateTag(&l, "tag", tag)
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s, ok := ix.sources[dsID]
+	if !ok {
+		return nil, errs.NotFoundf("data source %d not found", dsID)
+	}
+	tid := ix.tags.intern(tag)
+	tags := make([]uint32, 0, len(s.tags)+1)
+	has := false
+	for _, t := range s.tags {
+		if t == tid {
+			has = true
+			if !add {
+				continue
+			}
+		}
+		tags = append(tags, t)
+	}
+	if has == add {
+		return nil, nil
+	}
+	if add {
+		tags = append(tags, tid)
+	}
+	s.tags, s.tblClosure = tags, ix.tags.closure(tags)
+	ix.rematch(s)
+	return ix.replan([]*source{s}), nil
+}
+
 // SetLocalPolicy replaces a data source's own policy (nil removes it).
 func (ix *Index) SetLocalPolicy(dataSource int64, lp *LocalPolicy) ([]int64, error) {
 	if lp != nil {

@@ -186,6 +186,24 @@ func TestIndexOperations(t *testing.T) {
 	if _, err := ix.UpsertPolicy(11, &bad); err == nil {
 		t.Fatal("an invalid policy was accepted")
 	}
+	pci := &Policy{PolicyKey: "pci rows", Name: "PCI rows", Type: TypeData,
+		Circumstances: []Circumstance{{Type: CircTags, Tag: "Discovered.PCI"}},
+		Data:          []DataAction{{Rules: []Rule{{Type: RuleMinimization, Minimization: &MinimizationRule{Percent: 10}}}}}}
+	if ch, err := ix.UpsertPolicy(12, pci); err != nil || ch != nil {
+		t.Fatalf("a policy for tagged data sources changed %v (%v)", ch, err)
+	}
+	if ch, _ := ix.TagDataSource(1, "Discovered.PCI.Cards"); !reflect.DeepEqual(ch, []int64{1}) {
+		t.Fatalf("tagging the data source: %v", ch)
+	}
+	if got := ix.AppliesTo(12); !reflect.DeepEqual(got, []int64{1}) {
+		t.Fatalf("after tagging, AppliesTo = %v", got)
+	}
+	if ch, _ := ix.UntagDataSource(1, "Discovered.PCI.Cards"); !reflect.DeepEqual(ch, []int64{1}) {
+		t.Fatalf("untagging the data source: %v", ch)
+	}
+	if ch := ix.RemovePolicy(12); ch != nil {
+		t.Fatalf("removing an unapplied policy changed %v", ch)
+	}
 	if ch := ix.RemovePolicy(10); !reflect.DeepEqual(ch, []int64{1}) {
 		t.Fatalf("remove policy: %v", ch)
 	}
