@@ -217,3 +217,47 @@ func TestIndexOperations(t *testing.T) {
 		t.Fatal("duplicate columns accepted")
 	}
 }
+
+// TestParallelReplan changes policies on enough data sources for plans to be
+// rebuilt by several goroutines (run it with -race), and checks the result.
+func TestParallelReplan(t *testing.T) {
+	w := newWorld(11)
+	ix := NewIndex()
+	var sources []DataSource
+	for i := int64(1); i <= 600; i++ {
+		ds := w.dataSource(i, 20)
+		sources = append(sources, ds)
+		if _, err := ix.UpsertDataSource(ds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policies := map[int64]*Policy{}
+	for round := 0; round < 3; round++ {
+		for id := int64(1); id <= 30; id++ {
+			p := w.policy(id)
+			if id%10 == 0 {
+				p.Circumstances = nil // everywhere: every plan is patched
+				p.Type, p.Subscription = TypeData, nil
+				p.Data = []DataAction{{Rules: []Rule{{Type: RuleMinimization, Minimization: &MinimizationRule{Percent: 5 + round}}}}}
+			}
+			policies[id] = p
+			if _, err := ix.UpsertPolicy(id, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fresh := NewIndex()
+	for id := int64(1); id <= 30; id++ {
+		fresh.UpsertPolicy(id, policies[id])
+	}
+	for _, ds := range sources {
+		fresh.UpsertDataSource(ds)
+	}
+	for _, ds := range sources {
+		a, _ := ix.Plan(ds.ID)
+		b, _ := fresh.Plan(ds.ID)
+		if !a.Equal(b) {
+			t.Fatalf("plan of %d differs from a rebuild", ds.ID)
+		}
+	}
+}
