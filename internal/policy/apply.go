@@ -44,7 +44,7 @@ func (b *planner) columns() {
 		mc[i] += mc[i-1]
 		dc[i] += dc[i-1]
 	}
-	masks := make([]MaskRule, nmasks)
+	masks := make([]*MaskRule, nmasks)
 	var disabled []*RuleRef
 	if ndisabled > 0 {
 		disabled = make([]*RuleRef, ndisabled)
@@ -183,7 +183,7 @@ type planner struct {
 // lost the column to an earlier policy.
 type maskEntry struct {
 	col      int
-	rule     MaskRule
+	rule     *MaskRule
 	disabled bool
 }
 
@@ -234,7 +234,7 @@ func (b *planner) columnNamed(name string) int {
 // columns; missing says why when one cannot be found. Resolved trees are
 // cached on the rule by the columns they name, since many data sources share
 // column names.
-func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, missing string) {
+func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, missing string) {
 	var buf [8]int
 	cols := buf[:0]
 	expr.ForColumns(e, func(n expr.Expr) {
@@ -258,28 +258,27 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, missing 
 		cols = append(cols, i)
 	})
 	if missing != "" {
-		return nil, missing
+		return nil, "", missing
 	}
-	var key strings.Builder
+	var kb strings.Builder
 	for _, i := range cols {
-		key.WriteString(b.colName(i))
-		key.WriteByte(0)
+		kb.WriteString(b.colName(i))
+		kb.WriteByte(0)
 	}
-	if v, ok := r.resolved.Load(key.String()); ok {
-		return v.(expr.Expr), ""
-	}
-	k := 0
-	out = expr.Map(e, func(n expr.Expr) expr.Expr {
-		switch n.(type) {
-		case expr.ColumnTagged, expr.Column:
-			c := expr.Column{Name: b.colName(cols[k])}
-			k++
-			return c
-		}
-		return n
-	})
-	v, _ := r.resolved.LoadOrStore(key.String(), out)
-	return v.(expr.Expr), ""
+	key = kb.String()
+	out = r.shared("w:"+key, func() any {
+		k := 0
+		return expr.Map(e, func(n expr.Expr) expr.Expr {
+			switch n.(type) {
+			case expr.ColumnTagged, expr.Column:
+				c := expr.Column{Name: b.colName(cols[k])}
+				k++
+				return c
+			}
+			return n
+		})
+	}).(expr.Expr)
+	return out, key, ""
 }
 
 func (b *planner) fieldSelects(f compiledField, i int) bool {
@@ -310,12 +309,12 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 	case RuleMasking:
 		b.mask(contributor, r)
 	case RuleRowCustomWhere:
-		w, missing := b.resolve(r, r.where)
+		w, key, missing := b.resolve(r, r.where)
 		if missing != "" {
 			b.skip(r, "%s", missing)
 			return
 		}
-		b.row(RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
+		b.row(r, key, func() *RowRule { return &RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref} })
 	case RuleRowEntitlements:
 		var key strings.Builder
 		var buf [4]int
@@ -336,10 +335,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			key.WriteString(b.colName(i))
 			key.WriteByte(0)
 		}
-		var w expr.Expr
-		if v, ok := r.resolved.Load(key.String()); ok {
-			w = v.(expr.Expr)
-		} else {
+		b.row(r, key.String(), func() *RowRule {
 			var parts []expr.Expr
 			for k, m := range r.matches {
 				col := expr.Column{Name: b.colName(cols[k])}
@@ -356,54 +352,64 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			if r.matchAny {
 				op = expr.OpOr
 			}
-			w = parts[0]
+			w := parts[0]
 			for _, x := range parts[1:] {
 				w = expr.Binary{Op: op, L: w, R: x}
 			}
-			v, _ := r.resolved.LoadOrStore(key.String(), w)
-			w = v.(expr.Expr)
-		}
-		b.row(RowRule{Kind: RowEntitlements, AppliesTo: r.appliesTo, Where: w, Source: r.ref})
+			return &RowRule{Kind: RowEntitlements, AppliesTo: r.appliesTo, Where: w, Source: r.ref}
+		})
 	case RulePurposeRestriction:
 		// Users not acting under the purposes see no rows.
-		b.row(RowRule{Kind: RowPurpose, AppliesTo: AllOf(NotOf(r.purposes), r.appliesTo), Where: expr.Bool{Value: false}, Source: r.ref})
+		b.row(r, "", func() *RowRule {
+			return &RowRule{Kind: RowPurpose, AppliesTo: AllOf(NotOf(r.purposes), r.appliesTo), Where: expr.Bool{Value: false}, Source: r.ref}
+		})
 	case RuleTimeRestriction:
 		if b.s.eventTime < 0 {
 			b.skip(r, "the data source has no event-time column")
 			return
 		}
-		b.row(RowRule{Kind: RowTime, AppliesTo: r.appliesTo, Source: r.ref,
-			Time: &TimeFilter{Column: b.colName(int(b.s.eventTime)), Seconds: r.seconds, Newer: r.newer}})
+		col := b.colName(int(b.s.eventTime))
+		b.row(r, col, func() *RowRule {
+			return &RowRule{Kind: RowTime, AppliesTo: r.appliesTo, Source: r.ref, Time: &TimeFilter{Column: col, Seconds: r.seconds, Newer: r.newer}}
+		})
 	case RuleMinimization:
-		f := &MinimizeFilter{Percent: r.percent}
+		i := -1
 		if r.hashColumn != "" {
-			i := b.columnNamed(r.hashColumn)
-			if i < 0 {
+			if i = b.columnNamed(r.hashColumn); i < 0 {
 				b.skip(r, "no column named %q", r.hashColumn)
 				return
 			}
-			f.Columns = []string{b.colName(i)}
 		} else if b.s.highCard >= 0 {
-			f.Columns = []string{b.colName(int(b.s.highCard))}
+			i = int(b.s.highCard)
 		}
-		b.row(RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: f, Source: r.ref})
+		var cols []string
+		if i >= 0 {
+			cols = []string{b.colName(i)}
+		}
+		b.row(r, strings.Join(cols, "\x00"), func() *RowRule {
+			return &RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: &MinimizeFilter{Percent: r.percent, Columns: cols}, Source: r.ref}
+		})
 	}
 }
 
-func (b *planner) row(r RowRule) {
-	if _, never := r.AppliesTo.(False); never {
+// row adds the row rule r makes for this data source; key names the columns
+// it depends on, so data sources with the same ones share one RowRule.
+func (b *planner) row(r *compiledRule, key string, mk func() *RowRule) {
+	if _, never := r.appliesTo.(False); never {
 		return
 	}
-	b.p.Rows = append(b.p.Rows, r)
+	b.p.Rows = append(b.p.Rows, r.shared("r:"+key, func() any { return mk() }).(*RowRule))
 }
 
 // maskTargets prepares a masking rule for this data source: its conditional
 // predicate resolved and the field selectors that can select anything here.
 // ok is false when the rule cannot apply (a skip is recorded if record).
-func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool) (rows expr.Expr, fields []compiledField, ok bool) {
+func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool) (m *MaskRule, fields []compiledField, ok bool) {
+	var rows expr.Expr
+	key := ""
 	if r.rowsIf != nil {
 		var missing string
-		if rows, missing = b.resolve(r, r.rowsIf); missing != "" {
+		if rows, key, missing = b.resolve(r, r.rowsIf); missing != "" {
 			if record {
 				b.skip(r, "%s", missing)
 			}
@@ -417,7 +423,13 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 		}
 		fields = append(fields, f)
 	}
-	return rows, fields, len(fields) > 0
+	if len(fields) == 0 {
+		return nil, nil, false
+	}
+	m = r.shared("m:"+key, func() any {
+		return &MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}
+	}).(*MaskRule)
+	return m, fields, true
 }
 
 func (b *planner) selects(fields []compiledField, i int) bool {
@@ -431,7 +443,7 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 
 // claim applies the conflict rule to column i for a rule of contributor:
 // the first contributor to mask a column keeps it; later ones are reported.
-func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int) {
+func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
 	if b.owner == nil {
 		b.owner = make([]int32, len(b.s.cols))
 		for i := range b.owner {
@@ -443,21 +455,21 @@ func (b *planner) claim(contributor int, r *compiledRule, rows expr.Expr, i int)
 		b.owner[i] = int32(contributor)
 	case int32(contributor):
 	default:
-		b.entries = append(b.entries, maskEntry{col: i, rule: MaskRule{Source: r.ref}, disabled: true})
+		b.entries = append(b.entries, maskEntry{col: i, rule: m, disabled: true})
 		return
 	}
-	b.entries = append(b.entries, maskEntry{col: i, rule: MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}})
+	b.entries = append(b.entries, maskEntry{col: i, rule: m})
 }
 
 func (b *planner) mask(contributor int, r *compiledRule) {
 	var buf [4]compiledField
-	rows, fields, ok := b.maskTargets(r, buf[:], true)
+	m, fields, ok := b.maskTargets(r, buf[:], true)
 	if !ok {
 		return
 	}
 	for i := range b.s.cols {
 		if b.selects(fields, i) {
-			b.claim(contributor, r, rows, i)
+			b.claim(contributor, r, m, i)
 		}
 	}
 }
@@ -489,6 +501,9 @@ func (p *Plan) Equal(q *Plan) bool {
 		}
 		for j, m := range c.Masks {
 			n := d.Masks[j]
+			if m == n {
+				continue
+			}
 			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) {
 				return false
 			}
@@ -496,6 +511,9 @@ func (p *Plan) Equal(q *Plan) bool {
 	}
 	for i, r := range p.Rows {
 		s := q.Rows[i]
+		if r == s {
+			continue
+		}
 		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) {
 			return false
 		}

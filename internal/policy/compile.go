@@ -65,8 +65,18 @@ type compiledRule struct {
 	matchAny bool
 	// Row Restriction by Custom Where Clause
 	where expr.Expr
-	// resolved caches predicates with their columns resolved, by column names
-	resolved sync.Map
+	// cache holds what the rule gives on data sources, by the columns it
+	// resolves to (see shared): many data sources share column names.
+	cache sync.Map
+}
+
+// shared returns the value cached under key, making it with mk the first time.
+func (r *compiledRule) shared(key string, mk func() any) any {
+	if v, ok := r.cache.Load(key); ok {
+		return v
+	}
+	v, _ := r.cache.LoadOrStore(key, mk())
+	return v
 }
 
 type compiledField struct {

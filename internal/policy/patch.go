@@ -77,13 +77,13 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 				continue
 			}
 			var buf [4]compiledField
-			rows, fields, ok := b.maskTargets(r, buf[:], false)
+			m, fields, ok := b.maskTargets(r, buf[:], false)
 			if !ok {
 				continue
 			}
 			for i, t := range touched {
 				if t && b.selects(fields, i) {
-					b.claim(ci, r, rows, i)
+					b.claim(ci, r, m, i)
 				}
 			}
 		}
@@ -112,7 +112,7 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	return p
 }
 
-func spliceRows(prev, mine []RowRule, isP, beforeP func(*RuleRef) bool) []RowRule {
+func spliceRows(prev, mine []*RowRule, isP, beforeP func(*RuleRef) bool) []*RowRule {
 	had := false
 	for _, r := range prev {
 		had = had || isP(r.Source)
@@ -120,7 +120,7 @@ func spliceRows(prev, mine []RowRule, isP, beforeP func(*RuleRef) bool) []RowRul
 	if !had && len(mine) == 0 {
 		return prev
 	}
-	out := make([]RowRule, 0, len(prev)+len(mine))
+	out := make([]*RowRule, 0, len(prev)+len(mine))
 	inserted := false
 	for _, r := range prev {
 		if isP(r.Source) {

@@ -23,8 +23,8 @@ type Plan struct {
 	// Columns lists the columns with at least one mask rule, in column order.
 	Columns []ColumnPlan `json:"columns,omitempty"`
 	// Rows are the row rules; a user sees the rows that pass every rule that
-	// applies to them.
-	Rows []RowRule `json:"rows,omitempty"`
+	// applies to them. Plans share MaskRules and RowRules: never modify them.
+	Rows []*RowRule `json:"rows,omitempty"`
 	// Conflicts report how competing subscription policies were resolved;
 	// masking conflicts are on the columns (ColumnPlan.Disabled), and
 	// AllConflicts lists both.
@@ -68,9 +68,9 @@ type Access struct {
 // the first rule that applies decides the mask; when none applies the value
 // is shown as is.
 type ColumnPlan struct {
-	Column string     `json:"column"`
-	Type   string     `json:"type,omitempty"`
-	Masks  []MaskRule `json:"masks"`
+	Column string      `json:"column"`
+	Type   string      `json:"type,omitempty"`
+	Masks  []*MaskRule `json:"masks"`
 	// Disabled are mask rules of later policies that this column's masks
 	// (from an earlier policy) override: conflicts of kind existingMasking.
 	Disabled []*RuleRef `json:"disabled,omitempty"`
