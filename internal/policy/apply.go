@@ -10,7 +10,7 @@ import (
 // buildPlan applies the local policy and the matched global policies of s.
 // It reads the index but changes nothing, so plans build in parallel.
 func (ix *Index) buildPlan(s *source) *Plan {
-	p, contributors := ix.startPlan(s)
+	p, contributors := ix.startPlan(s, nil)
 	b := &planner{ix: ix, s: s, p: p}
 	for ci, c := range contributors {
 		for _, r := range c.rules {
@@ -79,16 +79,31 @@ func (b *planner) columns() {
 
 // startPlan lists the contributors of s in precedence order (local policy
 // first, then global ones by id) and plans the subscriptions.
-func (ix *Index) startPlan(s *source) (*Plan, []*compiledSet) {
-	p := &Plan{DataSource: s.id, Policies: make([]*PolicyRef, 0, len(s.matched)+1)}
-	contributors := make([]*compiledSet, 0, len(s.matched)+1)
+// The policy list of prev is shared when it is the same.
+func (ix *Index) startPlan(s *source, prev *Plan) (*Plan, []*compiledSet) {
+	p := &Plan{DataSource: s.id}
+	n := len(s.matched)
 	if s.local != nil {
-		p.Policies = append(p.Policies, s.local.ref)
+		n++
+	}
+	contributors := make([]*compiledSet, 0, n)
+	if s.local != nil {
 		contributors = append(contributors, &s.local.set)
 	}
 	for _, c := range s.matched {
-		p.Policies = append(p.Policies, c.ref)
 		contributors = append(contributors, &c.set)
+	}
+	same := prev != nil && len(prev.Policies) == n
+	for i := 0; same && i < n; i++ {
+		same = *prev.Policies[i] == *contributors[i].ref
+	}
+	if same {
+		p.Policies = prev.Policies
+	} else {
+		p.Policies = make([]*PolicyRef, n)
+		for i, c := range contributors {
+			p.Policies[i] = c.ref
+		}
 	}
 	ix.planSubscriptions(p, contributors)
 	return p, contributors
@@ -360,9 +375,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 		})
 	case RulePurposeRestriction:
 		// Users not acting under the purposes see no rows.
-		b.row(r, "", func() *RowRule {
-			return &RowRule{Kind: RowPurpose, AppliesTo: AllOf(NotOf(r.purposes), r.appliesTo), Where: expr.Bool{Value: false}, Source: r.ref}
-		})
+		b.p.Rows = append(b.p.Rows, r.purposeRow)
 	case RuleTimeRestriction:
 		if b.s.eventTime < 0 {
 			b.skip(r, "the data source has no event-time column")
@@ -425,6 +438,9 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 	}
 	if len(fields) == 0 {
 		return nil, nil, false
+	}
+	if r.rowsIf == nil {
+		return r.plainMask, fields, true
 	}
 	m = r.shared("m:"+key, func() any {
 		return &MaskRule{AppliesTo: r.appliesTo, Masking: r.masking, Rows: rows, Source: r.ref}

@@ -21,7 +21,6 @@ type compiled struct {
 	restricted   bool
 	sub          *compiledSub
 	rules        []*compiledRule
-	source       *Policy
 	set          compiledSet // the same, as a contributor to plans
 }
 
@@ -65,6 +64,11 @@ type compiledRule struct {
 	matchAny bool
 	// Row Restriction by Custom Where Clause
 	where expr.Expr
+	// plainMask is the MaskRule of a masking rule without a conditional
+	// predicate, and purposeRow the RowRule of a purpose restriction: the same
+	// on every data source.
+	plainMask  *MaskRule
+	purposeRow *RowRule
 	// cache holds what the rule gives on data sources, by the columns it
 	// resolves to (see shared): many data sources share column names.
 	cache sync.Map
@@ -138,7 +142,7 @@ func (ix *Index) release(c *compiled) {
 
 func (ix *Index) compile(id int64, p *Policy) *compiled {
 	c := &compiled{ref: &PolicyRef{ID: id, Key: p.PolicyKey, Name: p.Name}, staged: p.Staged,
-		ownerApplied: p.OwnerApplied, anyOp: p.CircumstanceOperator == OpAny, source: p}
+		ownerApplied: p.OwnerApplied, anyOp: p.CircumstanceOperator == OpAny}
 	for _, ci := range p.Circumstances {
 		cc := compiledCirc{typ: ci.Type, server: normServer(ci.Server), start: math.MinInt64, end: math.MaxInt64}
 		switch ci.Type {
@@ -246,6 +250,12 @@ func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledR
 				cr.where = ix.parse(r.CustomWhere.Predicate)
 			default:
 				continue
+			}
+			switch {
+			case cr.typ == RuleMasking && cr.rowsIf == nil:
+				cr.plainMask = &MaskRule{AppliesTo: cr.appliesTo, Masking: cr.masking, Source: cr.ref}
+			case cr.typ == RulePurposeRestriction:
+				cr.purposeRow = &RowRule{Kind: RowPurpose, AppliesTo: AllOf(NotOf(cr.purposes), cr.appliesTo), Where: expr.Bool{Value: false}, Source: cr.ref}
 			}
 			out = append(out, cr)
 		}

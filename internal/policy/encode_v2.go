@@ -163,13 +163,6 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func boolPtr(b bool) *bool {
-	if !b {
-		return nil
-	}
-	return &b
-}
-
 func v2Circ(c Circumstance) v2Circumstance {
 	o := v2Circumstance{Type: c.Type, Server: c.Server}
 	switch c.Type {

@@ -9,10 +9,7 @@ package policy
 // The result equals buildPlan(s).
 func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	prev := s.plan
-	p, contributors := ix.startPlan(s)
-	if equalRefs(p.Policies, prev.Policies) {
-		p.Policies = prev.Policies
-	}
+	p, contributors := ix.startPlan(s, prev)
 	var pid int64
 	if old != nil {
 		pid = old.ref.ID
