@@ -11,7 +11,7 @@ import (
 // It reads the index but changes nothing, so plans build in parallel.
 func (ix *Index) buildPlan(s *source) *Plan {
 	p, contributors := ix.startPlan(s, nil)
-	b := &planner{ix: ix, s: s, p: p}
+	b := &planner{ix: ix, s: s, p: p, entries: make([]maskEntry, 0, 16)}
 	for ci, c := range contributors {
 		for _, r := range c.rules {
 			b.rule(ci, r)
@@ -64,7 +64,8 @@ func (b *planner) columns() {
 			mnext[e.col]++
 		}
 	}
-	b.p.Columns = make([]ColumnPlan, 0, ncols)
+	plans := make([]ColumnPlan, 0, ncols)
+	b.p.Columns = make([]*ColumnPlan, 0, ncols)
 	for i := range b.s.cols {
 		if lo, hi := mc[i], mc[i+1]; hi > lo {
 			col := b.s.cols[i]
@@ -72,7 +73,8 @@ func (b *planner) columns() {
 			if dlo, dhi := dc[i], dc[i+1]; dhi > dlo {
 				cp.Disabled = disabled[dlo:dhi:dhi]
 			}
-			b.p.Columns = append(b.p.Columns, cp)
+			plans = append(plans, cp)
+			b.p.Columns = append(b.p.Columns, &plans[len(plans)-1])
 		}
 	}
 }
@@ -507,6 +509,9 @@ func (p *Plan) Equal(q *Plan) bool {
 	}
 	for i, c := range p.Columns {
 		d := q.Columns[i]
+		if c == d {
+			continue
+		}
 		if c.Column != d.Column || c.Type != d.Type || len(c.Masks) != len(d.Masks) || len(c.Disabled) != len(d.Disabled) {
 			return false
 		}

@@ -67,7 +67,7 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 		p.Columns = prev.Columns // the policy masks nothing here, before or after
 		return p
 	}
-	b := &planner{ix: ix, s: s, p: p}
+	b := &planner{ix: ix, s: s, p: p, entries: make([]maskEntry, 0, 16)}
 	for ci, c := range contributors {
 		for _, r := range c.rules {
 			if r.typ != RuleMasking {
@@ -89,7 +89,13 @@ func (ix *Index) patchPlan(s *source, old, now *compiled) *Plan {
 	// Merge untouched columns from the previous plan with the recomputed ones.
 	b.columns()
 	recomputed := p.Columns
-	p.Columns = make([]ColumnPlan, 0, len(prev.Columns)+len(recomputed))
+	n := len(recomputed)
+	for _, c := range prev.Columns {
+		if !touched[c.col] {
+			n++
+		}
+	}
+	p.Columns = make([]*ColumnPlan, 0, n)
 	pi, ri := 0, 0
 	for pi < len(prev.Columns) || ri < len(recomputed) {
 		switch {

@@ -21,7 +21,7 @@ type Plan struct {
 	Read  *Access `json:"read,omitempty"`
 	Write *Access `json:"write,omitempty"`
 	// Columns lists the columns with at least one mask rule, in column order.
-	Columns []ColumnPlan `json:"columns,omitempty"`
+	Columns []*ColumnPlan `json:"columns,omitempty"`
 	// Rows are the row rules; a user sees the rows that pass every rule that
 	// applies to them. Plans share MaskRules and RowRules: never modify them.
 	Rows []*RowRule `json:"rows,omitempty"`
