@@ -7,21 +7,16 @@ import (
 // V2 payload shapes, in the field order of the documentation.
 
 type v2Policy struct {
-	PolicyKey            string            `json:"policyKey"`
-	Name                 string            `json:"name"`
-	Type                 PolicyType        `json:"type"`
-	Actions              any               `json:"actions"`
-	CircumstanceOperator Operator          `json:"circumstanceOperator,omitempty"`
-	Circumstances        *[]v2Circumstance `json:"circumstances,omitempty"`
-	OwnerRestrictions    *v2OwnerRestricts `json:"ownerRestrictions,omitempty"`
-	Staged               bool              `json:"staged"`
-	Template             bool              `json:"template,omitempty"`
-	Certification        json.RawMessage   `json:"certification,omitempty"`
-}
-
-type v2OwnerRestricts struct {
-	Users  []UserRef `json:"users,omitempty"`
-	Groups []string  `json:"groups,omitempty"`
+	PolicyKey            string             `json:"policyKey"`
+	Name                 string             `json:"name"`
+	Type                 PolicyType         `json:"type"`
+	Actions              any                `json:"actions"`
+	CircumstanceOperator Operator           `json:"circumstanceOperator,omitempty"`
+	Circumstances        *[]v2Circumstance  `json:"circumstances,omitempty"`
+	OwnerRestrictions    *OwnerRestrictions `json:"ownerRestrictions,omitempty"`
+	Staged               bool               `json:"staged"`
+	Template             bool               `json:"template,omitempty"`
+	Certification        json.RawMessage    `json:"certification,omitempty"`
 }
 
 type v2Circumstance struct {
@@ -110,9 +105,7 @@ func (p *Policy) MarshalJSON() ([]byte, error) {
 		}
 		out.Circumstances = &cs
 	}
-	if o := p.OwnerRestrictions; o != nil {
-		out.OwnerRestrictions = &v2OwnerRestricts{Users: o.Users, Groups: o.Groups}
-	}
+	out.OwnerRestrictions = p.OwnerRestrictions
 	b, err := json.Marshal(out)
 	if err != nil || !p.OwnerApplied {
 		return b, err

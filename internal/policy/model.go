@@ -80,8 +80,8 @@ type Circumstance struct {
 
 // OwnerRestrictions restrict a policy to data sources owned by these users or groups.
 type OwnerRestrictions struct {
-	Users  []UserRef
-	Groups []string
+	Users  []UserRef `json:"users,omitempty"`
+	Groups []string  `json:"groups,omitempty"`
 }
 
 // UserRef names a user by identity provider and username.

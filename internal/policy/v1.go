@@ -12,24 +12,24 @@ import (
 // engine fills the policy part from a Policy (ToV1); the service fills the
 // stored metadata (ID, CreatedBy, timestamps, ...).
 type V1Policy struct {
-	ID                int64             `json:"id,omitempty"`
-	PolicyKey         string            `json:"policyKey"`
-	Name              string            `json:"name"`
-	Type              PolicyType        `json:"type"`
-	Template          bool              `json:"template"`
-	Staged            bool              `json:"staged"`
-	SystemGenerated   bool              `json:"systemGenerated"`
-	Deleted           bool              `json:"deleted"`
-	Certification     json.RawMessage   `json:"certification"`
-	Actions           []any             `json:"actions"`
-	Circumstances     []V1Circumstance  `json:"circumstances"`
-	Metadata          json.RawMessage   `json:"metadata"`
-	ClonedFrom        *int64            `json:"clonedFrom"`
-	CreatedBy         int64             `json:"createdBy,omitempty"`
-	CreatedByName     string            `json:"createdByName,omitempty"`
-	CreatedAt         *time.Time        `json:"createdAt,omitempty"`
-	UpdatedAt         *time.Time        `json:"updatedAt,omitempty"`
-	OwnerRestrictions *v2OwnerRestricts `json:"ownerRestrictions"`
+	ID                int64              `json:"id,omitempty"`
+	PolicyKey         string             `json:"policyKey"`
+	Name              string             `json:"name"`
+	Type              PolicyType         `json:"type"`
+	Template          bool               `json:"template"`
+	Staged            bool               `json:"staged"`
+	SystemGenerated   bool               `json:"systemGenerated"`
+	Deleted           bool               `json:"deleted"`
+	Certification     json.RawMessage    `json:"certification"`
+	Actions           []any              `json:"actions"`
+	Circumstances     []V1Circumstance   `json:"circumstances"`
+	Metadata          json.RawMessage    `json:"metadata"`
+	ClonedFrom        *int64             `json:"clonedFrom"`
+	CreatedBy         int64              `json:"createdBy,omitempty"`
+	CreatedByName     string             `json:"createdByName,omitempty"`
+	CreatedAt         *time.Time         `json:"createdAt,omitempty"`
+	UpdatedAt         *time.Time         `json:"updatedAt,omitempty"`
+	OwnerRestrictions *OwnerRestrictions `json:"ownerRestrictions"`
 }
 
 // V1Circumstance is a circumstance in the V1 shape, where tags and regexes are objects.
@@ -87,9 +87,7 @@ func (p *Policy) ToV1() *V1Policy {
 		v.Certification = json.RawMessage("null")
 	}
 	v.Metadata = json.RawMessage("null")
-	if o := p.OwnerRestrictions; o != nil {
-		v.OwnerRestrictions = &v2OwnerRestricts{Users: o.Users, Groups: o.Groups}
-	}
+	v.OwnerRestrictions = p.OwnerRestrictions
 	switch {
 	case p.OwnerApplied:
 		v.Circumstances = nil
