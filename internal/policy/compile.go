@@ -21,6 +21,7 @@ type compiled struct {
 	restricted   bool
 	sub          *compiledSub
 	rules        []*compiledRule
+	canonical    []byte      // the policy's V2 JSON, to spot an unchanged upsert
 	set          compiledSet // the same, as a contributor to plans
 }
 

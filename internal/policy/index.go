@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
 	"runtime"
 	"sort"
@@ -120,10 +122,18 @@ func (ix *Index) UpsertPolicy(id int64, p *Policy) ([]int64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	canonical, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	old := ix.policies[id]
+	if old != nil && bytes.Equal(old.canonical, canonical) {
+		return nil, nil // the same policy again: nothing changes
+	}
 	c := ix.compile(id, p)
+	c.canonical = canonical
 	if old != nil {
 		ix.unindexPolicy(old)
 	}
