@@ -388,8 +388,12 @@ func checkDecision(t *testing.T, dc decisionCheck, d *Decision) {
 		got := map[string]string{}
 		for _, c := range d.Columns {
 			s := c.Masking.String()
-			if c.Rows != nil {
-				s += " if " + c.Rows.String()
+			for o := &c; o.Rows != nil; {
+				s += " if " + o.Rows.String()
+				if o = o.Otherwise; o == nil {
+					break
+				}
+				s += " else " + o.Masking.String()
 			}
 			got[c.Column] = s
 		}

@@ -48,6 +48,8 @@ type ColumnDecision struct {
 	// Rows, when not nil, limits the mask to the rows where it holds.
 	Rows   expr.Expr `json:"rows,omitempty"`
 	Source *RuleRef  `json:"source"`
+	// Otherwise is the mask of the rows Rows leaves out (nil: shown as is).
+	Otherwise *ColumnDecision `json:"otherwise,omitempty"`
 }
 
 // RowDecision is one row filter a user gets. Where is bound to the user: no
@@ -64,9 +66,8 @@ type RowDecision struct {
 //
 // Mask rules: per column, the first rule that applies to the user gives the
 // mask. A conditional mask (MaskRule.Rows) is bound to the user too; when it
-// can never hold the next rule is tried, since that rule would decide for
-// the rows the condition leaves out; otherwise it stands, limited to those
-// rows. Row rules that apply to the user are bound: user functions become
+// can never hold the next rule is tried; otherwise it stands, limited to
+// those rows, and the next rules decide for the other rows (Otherwise). Row rules that apply to the user are bound: user functions become
 // literals (@username is the user's name, @groupsContains(c) becomes
 // c IN (groups), ...) and constant parts fold; a filter that folds to TRUE
 // is dropped, one that folds to FALSE sets NoRows.
@@ -82,23 +83,8 @@ func Evaluate(p *Plan, e *Entitlements) *Decision {
 		d.Grant = GrantRead
 	}
 	for _, c := range p.Columns {
-		for _, m := range c.Masks {
-			if !e.Holds(m.AppliesTo) {
-				continue
-			}
-			var rows expr.Expr
-			if m.Rows != nil {
-				rows = expr.Bind(m.Rows, e)
-				if b, ok := rows.(expr.Bool); ok {
-					if !b.Value {
-						continue
-					}
-					rows = nil
-				}
-			}
-			d.Columns = append(d.Columns, ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source})
-			used.add(m.Source.Policy.ID, m.Source.Policy.Local)
-			break
+		if cd := maskFor(c, 0, e, &used); cd != nil {
+			d.Columns = append(d.Columns, *cd)
 		}
 	}
 	for _, r := range p.Rows {
@@ -158,6 +144,35 @@ func (u usedSet) has(id int64, local bool) bool {
 		}
 	}
 	return false
+}
+
+// maskFor finds the mask of column c for the user, trying its rules from
+// index from on: the first rule that applies decides; a conditional one
+// decides for its rows, and the rules after it for the others (Otherwise).
+func maskFor(c *ColumnPlan, from int, e *Entitlements, used *usedSet) *ColumnDecision {
+	for j := from; j < len(c.Masks); j++ {
+		m := c.Masks[j]
+		if !e.Holds(m.AppliesTo) {
+			continue
+		}
+		var rows expr.Expr
+		if m.Rows != nil {
+			rows = expr.Bind(m.Rows, e)
+			if b, ok := rows.(expr.Bool); ok {
+				if !b.Value {
+					continue
+				}
+				rows = nil
+			}
+		}
+		used.add(m.Source.Policy.ID, m.Source.Policy.Local)
+		cd := &ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source}
+		if rows != nil {
+			cd.Otherwise = maskFor(c, j+1, e, used)
+		}
+		return cd
+	}
+	return nil
 }
 
 func access(a *Access, e *Entitlements, used *usedSet) AccessDecision {
