@@ -19,6 +19,7 @@ import (
 
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
+	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
@@ -32,6 +33,7 @@ type Services struct {
 	Identity *identity.Service
 	Tags     *tags.Service
 	Jobs     *jobs.Runner
+	Catalog  *catalog.Service
 }
 
 // Options tune the HTTP layer.
@@ -96,6 +98,7 @@ func New(svc Services, opts Options) *Server {
 	s.tagRoutes()
 	s.auditRoutes()
 	s.jobRoutes()
+	s.catalogRoutes()
 	s.openAPIRoute()
 	return s
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/custosdata/custos/internal/api"
+	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -33,6 +34,7 @@ type App struct {
 	Identity *identity.Service
 	Tags     *tags.Service
 	Jobs     *jobs.Runner
+	Catalog  *catalog.Service
 	API      *api.Server
 
 	// AdminKey is the administrator's API key when this start created the
@@ -60,13 +62,14 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL})
 	a.Tags = tags.New(db)
 	a.Jobs = jobs.NewRunner(db, log)
-	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs},
+	a.Catalog = catalog.New(db, box, a.Jobs, a.Tags, log, catalog.Config{MonitorInterval: cfg.SchemaMonitorInterval})
+	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs, Catalog: a.Catalog},
 		api.Options{MaxBodyBytes: cfg.MaxBodyBytes, Version: version.String(), Logger: log})
 	if err := a.bootstrap(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.background = append(a.background, a.pruneTokens, a.Jobs.Run)
+	a.background = append(a.background, a.pruneTokens, a.Jobs.Run, a.Catalog.Monitor)
 	return a, nil
 }
 
