@@ -8,4 +8,10 @@ func (s *Server) catalogRoutes() {
 		return
 	}
 	s.catalogV2Routes()
+	s.dataSourceRoutes()
+	s.dictionaryRoutes()
+	s.handlerRoutes()
+	if s.Discovery != nil {
+		s.sddRoutes()
+	}
 }

@@ -142,9 +142,9 @@ func (s *Service) canSee(ctx context.Context, q *store.Queries, p *auth.Principa
 	return false, nil
 }
 
-// visible loads a data source that p may see; one that p may not see does
+// Visible loads a data source that p may see; one that p may not see does
 // not exist for p.
-func (s *Service) visible(ctx context.Context, q *store.Queries, p *auth.Principal, id int64) (*store.DataSource, error) {
+func (s *Service) Visible(ctx context.Context, q *store.Queries, p *auth.Principal, id int64) (*store.DataSource, error) {
 	d, err := q.GetDataSource(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("data source %d does not exist", id)
@@ -194,9 +194,9 @@ func isOwner(ctx context.Context, q *store.Queries, p *auth.Principal, dataSourc
 	return false, nil
 }
 
-// mayChange returns a Forbidden error unless p holds GOVERNANCE or owns the
+// MayChange returns a Forbidden error unless p holds GOVERNANCE or owns the
 // data source.
-func mayChange(ctx context.Context, q *store.Queries, p *auth.Principal, d *store.DataSource) error {
+func MayChange(ctx context.Context, q *store.Queries, p *auth.Principal, d *store.DataSource) error {
 	if p.Has(auth.Governance) {
 		return nil
 	}
@@ -249,11 +249,11 @@ func (s *Service) checkDataSourceModel(ctx context.Context, q *store.Queries, p 
 	if err != nil {
 		return "", errs.BadRequestf("a data source id is a number, not %q", id)
 	}
-	d, err := s.visible(ctx, q, p, n)
+	d, err := s.Visible(ctx, q, p, n)
 	if err != nil {
 		return "", err
 	}
-	return strconv.FormatInt(n, 10), mayChange(ctx, q, p, d)
+	return strconv.FormatInt(n, 10), MayChange(ctx, q, p, d)
 }
 
 // checkColumnModel lets the tag API tag a column ("<dataSourceId>_<column>")
@@ -263,7 +263,7 @@ func (s *Service) checkColumnModel(ctx context.Context, q *store.Queries, p *aut
 	if !ok {
 		return "", errs.BadRequestf("a column id is <dataSourceId>_<columnName>, not %q", id)
 	}
-	d, err := s.visible(ctx, q, p, dsID)
+	d, err := s.Visible(ctx, q, p, dsID)
 	if err != nil {
 		return "", err
 	}
@@ -278,12 +278,12 @@ func (s *Service) checkColumnModel(ctx context.Context, q *store.Queries, p *aut
 	if !found {
 		return "", errs.NotFoundf("data source %q has no column %q", d.Name, name)
 	}
-	return store.ColumnModelID(dsID, name), mayChange(ctx, q, p, d)
+	return store.ColumnModelID(dsID, name), MayChange(ctx, q, p, d)
 }
 
-// actor returns a context whose principal is the user who asked for a job,
+// Actor returns a context whose principal is the user who asked for a job,
 // so that the job's audit records name them; nil leaves the system as actor.
-func actor(ctx context.Context, q *store.Queries, userID *int64) (context.Context, error) {
+func Actor(ctx context.Context, q *store.Queries, userID *int64) (context.Context, error) {
 	if userID == nil {
 		return ctx, nil
 	}

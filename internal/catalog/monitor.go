@@ -42,8 +42,7 @@ func (s *Service) monitorDue(ctx context.Context) error {
 			if err != nil || !won {
 				return err
 			}
-			_, err = jobs.Enqueue(ctx, &tx.Queries, JobMonitoring, registrationPayload{ConnectionID: id},
-				jobs.Options{TargetType: "connection", TargetID: idString(id)})
+			_, err = s.enqueueMonitoring(ctx, &tx.Queries, &monitorPayload{ConnectionID: id}, nil)
 			return err
 		})
 		if err != nil {
@@ -54,17 +53,32 @@ func (s *Service) monitorDue(ctx context.Context) error {
 	return nil
 }
 
-// MonitorNow enqueues schema monitoring of the given connections at once,
-// returning the job ids.
-func (s *Service) monitorNow(ctx context.Context, q *store.Queries, ids []int64, createdBy *int64) ([]string, error) {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		j, err := jobs.Enqueue(ctx, q, JobMonitoring, registrationPayload{ConnectionID: id},
-			jobs.Options{CreatedBy: createdBy, TargetType: "connection", TargetID: idString(id)})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
+// monitorPayload is what a schema monitoring job looks at: a connection,
+// optionally narrowed to some of its data sources or tables.
+type monitorPayload struct {
+	ConnectionID int64    `json:"connectionId"`
+	Only         []string `json:"only,omitempty"`  // identities of registered data sources
+	Table        string   `json:"table,omitempty"` // tables of this name, in any schema
+	SkipColumns  bool     `json:"skipColumns,omitempty"`
+}
+
+// narrowed reports whether the job looks at part of the connection only.
+func (m *monitorPayload) narrowed() bool { return m != nil && (len(m.Only) > 0 || m.Table != "") }
+
+// keeps reports whether the job looks at the data source with this identity.
+func (m *monitorPayload) keeps(key, table string) bool {
+	if !m.narrowed() {
+		return true
 	}
-	return out, nil
+	for _, k := range m.Only {
+		if k == key {
+			return true
+		}
+	}
+	return m.Table != "" && m.Table == table
+}
+
+func (s *Service) enqueueMonitoring(ctx context.Context, q *store.Queries, p *monitorPayload, createdBy *int64) (string, error) {
+	return jobs.Enqueue(ctx, q, JobMonitoring, p, jobs.Options{CreatedBy: createdBy, TargetType: "connection",
+		TargetID: idString(p.ConnectionID)})
 }

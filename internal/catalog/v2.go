@@ -321,21 +321,22 @@ func (s *Service) runRegistration(ctx context.Context, job *store.Job, progress 
 	if err := json.Unmarshal(job.Payload, &pl); err != nil {
 		return nil, fmt.Errorf("registration job payload: %w", err)
 	}
-	return s.reconcile(ctx, pl.ConnectionID, modeRegister, job.CreatedBy, progress)
+	return s.reconcile(ctx, pl.ConnectionID, modeRegister, job.CreatedBy, nil, progress)
 }
 
 func (s *Service) runMonitoring(ctx context.Context, job *store.Job, progress jobs.Progress) (any, error) {
-	var pl registrationPayload
+	var pl monitorPayload
 	if err := json.Unmarshal(job.Payload, &pl); err != nil {
 		return nil, fmt.Errorf("monitoring job payload: %w", err)
 	}
-	return s.reconcile(ctx, pl.ConnectionID, modeMonitor, nil, progress)
+	return s.reconcile(ctx, pl.ConnectionID, modeMonitor, nil, &pl, progress)
 }
 
 // reconcile brings the data sources of a connection in line with its
 // document and the remote database. It is idempotent, so an interrupted job
 // is simply run again.
-func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester *int64, progress jobs.Progress) (*registrationOutput, error) {
+func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester *int64, scope *monitorPayload,
+	progress jobs.Progress) (*registrationOutput, error) {
 	conn, err := s.db.GetConnection(ctx, connID)
 	if errors.Is(err, store.ErrNotFound) {
 		return &registrationOutput{Outcome: Outcome{Creating: []string{}, Updating: []string{}, Deleting: []string{},
@@ -346,7 +347,7 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 	if requester == nil {
 		requester = conn.CreatedBy
 	}
-	if ctx, err = actor(ctx, &s.db.Queries, requester); err != nil {
+	if ctx, err = Actor(ctx, &s.db.Queries, requester); err != nil {
 		return nil, err
 	}
 	doc, err := s.documentOf(conn)
@@ -367,6 +368,15 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 		s.recordFailure(ctx, conn.ID, err)
 		return nil, fmt.Errorf("read %s: %w", conn.ConnectionKey, err)
 	}
+	if scope.narrowed() {
+		kept := targets[:0]
+		for _, t := range targets {
+			if scope.keeps(t.key, t.table) {
+				kept = append(kept, t)
+			}
+		}
+		targets = kept
+	}
 	progress(1, 3, fmt.Sprintf("registering %d data sources", len(targets)))
 	out := &registrationOutput{ConnectionKey: conn.ConnectionKey}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -381,6 +391,18 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 		current, err := loadCurrent(ctx, q, conn.ID)
 		if err != nil {
 			return err
+		}
+		for k, c := range current {
+			if !scope.keeps(k, deref(c.ds.RemoteTable)) {
+				delete(current, k)
+			}
+		}
+		if scope != nil && scope.SkipColumns {
+			for _, t := range targets {
+				if c := current[t.key]; c != nil {
+					t.columns = c.columns
+				}
+			}
 		}
 		taken, takenSQL, err := q.TakenNames(ctx, conn.ID)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/catalog"
+	"github.com/custosdata/custos/internal/catalog/discovery"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -27,15 +28,16 @@ import (
 
 // App is a configured custos server.
 type App struct {
-	Config   Config
-	Log      *slog.Logger
-	DB       *store.DB
-	Secrets  *secret.Box
-	Identity *identity.Service
-	Tags     *tags.Service
-	Jobs     *jobs.Runner
-	Catalog  *catalog.Service
-	API      *api.Server
+	Config    Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Secrets   *secret.Box
+	Identity  *identity.Service
+	Tags      *tags.Service
+	Jobs      *jobs.Runner
+	Catalog   *catalog.Service
+	Discovery *discovery.Service
+	API       *api.Server
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -63,7 +65,13 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.Tags = tags.New(db)
 	a.Jobs = jobs.NewRunner(db, log)
 	a.Catalog = catalog.New(db, box, a.Jobs, a.Tags, log, catalog.Config{MonitorInterval: cfg.SchemaMonitorInterval})
-	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs, Catalog: a.Catalog},
+	a.Discovery = discovery.New(db, a.Jobs, a.Catalog, log, discovery.Config{SampleSize: cfg.SDDSampleSize})
+	if err := a.Discovery.Sync(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store the built-in identifiers: %w", err)
+	}
+	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs, Catalog: a.Catalog,
+		Discovery: a.Discovery},
 		api.Options{MaxBodyBytes: cfg.MaxBodyBytes, Version: version.String(), Logger: log})
 	if err := a.bootstrap(ctx); err != nil {
 		db.Close()

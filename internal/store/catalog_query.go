@@ -12,6 +12,11 @@ import (
 // search with its filters, the schema and connection-string facets, batched
 // column writes, and what registration and schema monitoring read in bulk.
 
+// GetDataSourceBySQLTableName returns the data source with this SQL table name.
+func (q *Queries) GetDataSourceBySQLTableName(ctx context.Context, name string) (*DataSource, error) {
+	return scanDataSource(q.QueryRow(ctx, `SELECT `+dataSourceColumns+` FROM data_sources WHERE sql_table_name = $1`, name))
+}
+
 // TakenNames returns the data source names and SQL table names in use by data
 // sources outside the given connection (0 means none is excluded).
 func (q *Queries) TakenNames(ctx context.Context, exceptConnection int64) (names, sqlTables map[string]bool, err error) {
