@@ -129,6 +129,7 @@ type dsJSON struct {
 	DisabledReason     *string `json:"disabledReason"`
 	SubscriptionStatus string  `json:"subscriptionStatus"`
 	SDDTemplate        *string `json:"sddTemplate"`
+	SchemaEvolutionID  int64   `json:"schemaEvolutionId"`
 	Tags               []struct {
 		Name    string `json:"name"`
 		Context string `json:"context"`

@@ -652,7 +652,7 @@ func (s *Service) DetectRemoteChanges(ctx context.Context, p *auth.Principal, in
 					continue
 				}
 				mp := pick(byID[*d.ConnectionID])
-				mp.Only = append(mp.Only, keyOf(d))
+				mp.Only = append(mp.Only, refOf(d))
 			}
 		case byGroup:
 			c := byID[*in.SchemaEvolutionID]

@@ -56,10 +56,10 @@ func (s *Service) monitorDue(ctx context.Context) error {
 // monitorPayload is what a schema monitoring job looks at: a connection,
 // optionally narrowed to some of its data sources or tables.
 type monitorPayload struct {
-	ConnectionID int64    `json:"connectionId"`
-	Only         []string `json:"only,omitempty"`  // identities of registered data sources
-	Table        string   `json:"table,omitempty"` // tables of this name, in any schema
-	SkipColumns  bool     `json:"skipColumns,omitempty"`
+	ConnectionID int64       `json:"connectionId"`
+	Only         []sourceRef `json:"only,omitempty"`  // registered data sources
+	Table        string      `json:"table,omitempty"` // tables of this name, in any schema
+	SkipColumns  bool        `json:"skipColumns,omitempty"`
 }
 
 // narrowed reports whether the job looks at part of the connection only.
@@ -70,12 +70,30 @@ func (m *monitorPayload) keeps(key, table string) bool {
 	if !m.narrowed() {
 		return true
 	}
-	for _, k := range m.Only {
-		if k == key {
+	for _, r := range m.Only {
+		if r.key() == key {
 			return true
 		}
 	}
 	return m.Table != "" && m.Table == table
+}
+
+// sourceRef names a registered table or query in a job payload.
+type sourceRef struct {
+	Schema string `json:"schema,omitempty"`
+	Table  string `json:"table"` // a query source's declared name when Query
+	Query  bool   `json:"query,omitempty"`
+}
+
+func (r sourceRef) key() string {
+	if r.Query {
+		return queryKey(r.Table)
+	}
+	return tableKey(r.Schema, r.Table)
+}
+
+func refOf(d *store.DataSource) sourceRef {
+	return sourceRef{Schema: deref(d.RemoteSchema), Table: deref(d.RemoteTable), Query: d.RemoteKind == kindQuery}
 }
 
 func (s *Service) enqueueMonitoring(ctx context.Context, q *store.Queries, p *monitorPayload, createdBy *int64) (string, error) {
