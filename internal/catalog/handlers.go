@@ -154,22 +154,22 @@ func v1Connection(tech Technology, m handlerMeta) connector.Connection {
 	return c
 }
 
-// publicMetadata is metadata as stored and shown: without secrets, columns
-// (the dictionary holds them) or the handler name.
+// connectionFields are the metadata fields the connection holds (the
+// table's schema aside): the data source keeps the rest.
+var connectionFields = []string{"handler", "hostname", "port", "ssl", "database", "username", "password", "warehouse",
+	"httpPath", "connectionStringOptions", "authenticationMethod", "token", "useCertificate", "clientId", "clientSecret",
+	"certificateThumbprint", "audience", "scope", "userFiles", "sid", "idpHost", "appID", "role", "sasToken"}
+
+// publicMetadata is a data source's own handler metadata as stored: without
+// the connection's fields (secrets among them) or the columns, which the
+// dictionary holds.
 func publicMetadata(raw json.RawMessage) (store.JSON, error) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"password", "token", "clientSecret", "sasToken", "columns", "handler"} {
+	for _, k := range append(connectionFields, "columns") {
 		delete(m, k)
-	}
-	if files, ok := m["userFiles"].([]any); ok {
-		for _, f := range files {
-			if fm, ok := f.(map[string]any); ok {
-				delete(fm, "content")
-			}
-		}
 	}
 	return store.ToJSON(m)
 }
