@@ -47,20 +47,20 @@ func TestDataSourceAPI(t *testing.T) {
 			t.Fatalf("search as a reader: %d %v", all.Count, all.names())
 		}
 		for q, want := range map[string][]string{
-			"searchText=loyal":                       {"Marketing Loyalty Members"},
-			"searchText=contact&nameOnly=true":       {"Shop Customer Contacts"},
-			"searchText=details":                     {"Shop Customers"}, // in the description
-			"tag=PII":                                {"Shop Customers"}, // a column tag below PII
-			"tag=PII.SSN":                            {"Shop Customers"},
-			"tag=PI":                                 nil,
-			"column=email&column=Full%20Name":        {"Marketing Gold Members", "Marketing Loyalty Members", "Shop Customer Contacts", "Shop Customers"},
-			"schema=Marketing":                       {"Marketing Gold Members", "Marketing Loyalty Members"},
+			"searchText=loyal":                         {"Marketing Loyalty Members"},
+			"searchText=contact&nameOnly=true":         {"Shop Customer Contacts"},
+			"searchText=details":                       {"Shop Customers"}, // in the description
+			"tag=PII":                                  {"Shop Customers"}, // a column tag below PII
+			"tag=PII.SSN":                              {"Shop Customers"},
+			"tag=PI":                                   nil,
+			"column=email&column=Full%20Name":          {"Marketing Gold Members", "Marketing Loyalty Members", "Shop Customer Contacts", "Shop Customers"},
+			"schema=Marketing":                         {"Marketing Gold Members", "Marketing Loyalty Members"},
 			"blobHandlerType=PostgreSQL&status=passed": sampleNames,
-			"status=failed":                          nil,
-			"subscription=owner":                     nil,
-			"subscription=not_subscribed&size=2":     sampleNames[:2],
-			"sortField=name&sortOrder=desc&size=2":   {"Shop Products", "Shop Orders"},
-			"size=2&offset=4":                        sampleNames[4:],
+			"status=failed":                            nil,
+			"subscription=owner":                       nil,
+			"subscription=not_subscribed&size=2":       sampleNames[:2],
+			"sortField=name&sortOrder=desc&size=2":     {"Shop Products", "Shop Orders"},
+			"size=2&offset=4":                          sampleNames[4:],
 			"connectionString=" + url.QueryEscape(*getDS(t, env, "Shop Orders").ConnectionString): sampleNames,
 		} {
 			if got := search(t, env, readerKey, q); !slices.Equal(got.names(), want) {

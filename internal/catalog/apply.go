@@ -55,12 +55,8 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, in applyInput) (*appl
 			out.columnsChanged = append(out.columnsChanged, u.c.ds.ID)
 		}
 	}
-	for _, c := range p.creates {
-		id, err := s.applyCreate(ctx, q, in, c, tagsOf)
-		if err != nil {
-			return nil, err
-		}
-		out.created = append(out.created, id)
+	if out.created, err = s.applyCreates(ctx, q, in, p.creates, tagsOf); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -316,65 +312,93 @@ func setOwners(ctx context.Context, q *store.Queries, dsID int64, add, del []own
 	return q.AppendChange(ctx, ChangeOwners, ModelDataSource, idString(dsID))
 }
 
-func (s *Service) applyCreate(ctx context.Context, q *store.Queries, in applyInput, c *creation, tagsOf map[string]*store.Tag) (int64, error) {
-	t := c.t
-	d := &store.DataSource{Name: c.names.DataSource, ConnectionID: &in.conn.ID, Technology: in.conn.Technology,
-		RemoteDatabase: in.conn.Database, RemoteKind: t.kind, SQLSchemaName: ptr(c.names.SQLSchema),
-		SQLTableName: ptr(c.names.SQLTable), SchemaProject: ptr(c.names.SchemaProject), Description: t.description,
-		Documentation: t.documentation, Status: store.DataSourceEnabled, CreatedBy: in.requester, CreatedAt: in.now,
-		UpdatedAt: in.now, ColumnsFixed: t.columnsFixed, RowEstimate: t.rowEstimate, RemoteTable: ptr(t.table)}
-	if t.kind == kindQuery {
-		d.Query = ptr(t.query)
-	} else {
-		d.RemoteSchema = ptr(t.schema)
+// applyCreates creates data sources in batches: the data sources, then all
+// their columns, tags, owners, change-log entries and audit records. A
+// creation's change covers its columns, tags and owners.
+func (s *Service) applyCreates(ctx context.Context, q *store.Queries, in applyInput, creates []*creation, tagsOf map[string]*store.Tag) ([]int64, error) {
+	if len(creates) == 0 {
+		return nil, nil
 	}
-	if in.metadata != nil {
-		d.HandlerMetadata = in.metadata(t)
+	list := make([]*store.DataSource, len(creates))
+	for i, c := range creates {
+		t := c.t
+		d := &store.DataSource{Name: c.names.DataSource, ConnectionID: &in.conn.ID, Technology: in.conn.Technology,
+			RemoteDatabase: in.conn.Database, RemoteKind: t.kind, SQLSchemaName: ptr(c.names.SQLSchema),
+			SQLTableName: ptr(c.names.SQLTable), SchemaProject: ptr(c.names.SchemaProject), Description: t.description,
+			Documentation: t.documentation, Status: store.DataSourceEnabled, CreatedBy: in.requester, CreatedAt: in.now,
+			UpdatedAt: in.now, ColumnsFixed: t.columnsFixed, RowEstimate: t.rowEstimate, RemoteTable: ptr(t.table)}
+		if t.kind == kindQuery {
+			d.Query = ptr(t.query)
+		} else {
+			d.RemoteSchema = ptr(t.schema)
+		}
+		if in.metadata != nil {
+			d.HandlerMetadata = in.metadata(t)
+		}
+		list[i] = d
 	}
-	if err := q.CreateDataSource(ctx, d); err != nil {
+	if err := q.InsertDataSources(ctx, list); err != nil {
 		if store.IsUniqueViolation(err) {
-			return 0, errs.Conflictf("data source name %q or SQL table name %q is taken", d.Name, deref(d.SQLTableName))
+			return nil, errs.Conflictf("a data source name or SQL table name of this registration is taken; post again")
 		}
-		return 0, err
+		return nil, err
 	}
-	id := idString(d.ID)
-	cols := make([]store.Column, len(t.columns))
-	for i, col := range t.columns {
-		col.CreatedAt, col.UpdatedAt = in.now, in.now
-		cols[i] = col
-	}
-	if err := q.InsertColumns(ctx, d.ID, cols); err != nil {
-		return 0, err
-	}
-	if err := attach(ctx, q, ModelDataSource, id, t.tags, tagsOf, ContextV2, in.requester, in.now); err != nil {
-		return 0, err
-	}
-	if in.mode == modeMonitor {
-		if err := attach(ctx, q, ModelDataSource, id, []string{TagNew}, tagsOf, ContextMonitor, nil, in.now); err != nil {
-			return 0, err
+	var cols []store.Column
+	var tagged []*store.ModelTag
+	var access []*store.Access
+	changes := make([]store.Change, len(list))
+	records := make([]*store.AuditRecord, len(list))
+	ids := make([]int64, len(list))
+	tag := func(modelType, modelID string, names []string, context string, by *int64) {
+		for _, n := range names {
+			tagged = append(tagged, &store.ModelTag{ModelType: modelType, ModelID: modelID, Tag: tagsOf[n], Source: tagsOf[n].Source,
+				Context: context, AddedBy: by, CreatedAt: in.now})
 		}
 	}
-	for _, col := range sortedKeys(t.columnTags) {
-		if err := attach(ctx, q, ModelColumn, store.ColumnModelID(d.ID, col), t.columnTags[col], tagsOf, ContextV2,
-			in.requester, in.now); err != nil {
-			return 0, err
+	for i, c := range creates {
+		d, t := list[i], c.t
+		if d.ID == 0 {
+			return nil, fmt.Errorf("data source %q was not created", d.Name)
 		}
-	}
-	if len(c.owners) > 0 {
-		if err := setOwners(ctx, q, d.ID, c.owners, nil, in.now); err != nil {
-			return 0, err
+		ids[i] = d.ID
+		id := idString(d.ID)
+		for _, col := range t.columns {
+			col.DataSourceID, col.CreatedAt, col.UpdatedAt = d.ID, in.now, in.now
+			cols = append(cols, col)
 		}
+		tag(ModelDataSource, id, t.tags, ContextV2, in.requester)
+		if in.mode == modeMonitor {
+			tag(ModelDataSource, id, []string{TagNew}, ContextMonitor, nil)
+		}
+		for _, col := range sortedKeys(t.columnTags) {
+			tag(ModelColumn, store.ColumnModelID(d.ID, col), t.columnTags[col], ContextV2, in.requester)
+		}
+		for _, o := range c.owners {
+			access = append(access, &store.Access{DataSourceID: d.ID, ModelType: o.typ, ModelID: o.id, State: store.AccessOwner,
+				AccessGrant: store.GrantWrite, CreatedAt: in.now, UpdatedAt: in.now})
+		}
+		changes[i] = store.Change{Kind: ChangeCreated, ModelType: ModelDataSource, ModelID: id}
+		remote := t.table
+		if t.kind != kindQuery {
+			remote = t.schema + "." + t.table
+		}
+		records[i] = audit.Build(ctx, audit.Event{Type: "dataSourceCreate", Success: true, TargetType: ModelDataSource,
+			TargetID: id, DataSourceID: &d.ID, DataSourceName: d.Name,
+			Details: map[string]any{"connectionKey": in.conn.ConnectionKey, "remote": remote, "kind": t.kind}})
 	}
-	if err := q.AppendChange(ctx, ChangeCreated, ModelDataSource, id); err != nil {
-		return 0, err
+	if err := q.InsertColumnRows(ctx, cols); err != nil {
+		return nil, err
 	}
-	remote := t.table
-	if t.kind != kindQuery {
-		remote = t.schema + "." + t.table
+	if err := q.AttachTags(ctx, tagged); err != nil {
+		return nil, err
 	}
-	return d.ID, audit.Write(ctx, q, audit.Event{Type: "dataSourceCreate", Success: true, TargetType: ModelDataSource,
-		TargetID: id, DataSourceID: &d.ID, DataSourceName: d.Name,
-		Details: map[string]any{"connectionKey": in.conn.ConnectionKey, "remote": remote, "kind": t.kind}})
+	if err := q.InsertAccesses(ctx, access); err != nil {
+		return nil, err
+	}
+	if err := q.AppendChanges(ctx, changes); err != nil {
+		return nil, err
+	}
+	return ids, q.InsertAudits(ctx, records)
 }
 
 // sortedKeys returns the keys of the maps, sorted and without duplicates.

@@ -41,15 +41,11 @@ func (q *Queries) TakenNames(ctx context.Context, exceptConnection int64) (names
 	return names, sqlTables, rows.Err()
 }
 
-// columnBatch is how many columns one INSERT writes: fixed, so that the
-// statement shapes stay few and prepared statements are reused.
-const columnBatch = 50
-
 // InsertColumns adds columns to a data source in batched statements. The
 // columns must not exist yet.
 func (q *Queries) InsertColumns(ctx context.Context, dataSourceID int64, cols []Column) error {
 	for len(cols) > 0 {
-		n := min(len(cols), columnBatch)
+		n := min(len(cols), q.rowsPerStatement())
 		var a Args
 		var b strings.Builder
 		b.WriteString(`INSERT INTO data_source_columns (` + columnColumns + `) VALUES `)
