@@ -97,6 +97,7 @@ type Service struct {
 	Discoverable func(ctx context.Context, q *store.Queries, p *auth.Principal) (Scope, error)
 
 	classifier Classifier
+	pool       sources
 	// open connects to a live source; it is connector.Open unless a test
 	// replaces it.
 	open func(ctx context.Context, c connector.Connection, o connector.Options) (connector.Source, error)

@@ -22,8 +22,10 @@ func (s *Service) Monitor(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			s.pool.closeIdle(true)
 			return
 		case <-t.C:
+			s.pool.closeIdle(false)
 		}
 	}
 }

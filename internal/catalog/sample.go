@@ -26,15 +26,11 @@ func (s *Service) SampleDataSource(ctx context.Context, d *store.DataSource, col
 	if !connector.Live(conn.Technology) {
 		return nil, false, nil
 	}
-	cc, err := s.connectionOf(conn)
+	src, release, err := s.acquire(ctx, conn)
 	if err != nil {
 		return nil, false, err
 	}
-	src, err := s.open(ctx, cc, s.cfg.Connect)
-	if err != nil {
-		return nil, false, err
-	}
-	defer src.Close()
+	defer release()
 	opts := connector.SampleOptions{Size: size}
 	if d.RemoteKind == kindQuery {
 		sm, err := src.SampleQuery(ctx, connector.Query{SQL: deref(d.Query), Field: "query"}, opts)

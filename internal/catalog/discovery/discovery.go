@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/custosdata/custos/internal/audit"
@@ -238,28 +239,29 @@ func (s *Service) applyTags(ctx context.Context, d *store.DataSource, out *Outpu
 		if err != nil {
 			return err
 		}
-		for col, ts := range out.Diff.AddedTags {
+		// Every added tag was absent from its column, so each is newly attached.
+		var attach []*store.ModelTag
+		var changes []store.Change
+		for _, col := range sortedCols(out.Diff.AddedTags) {
 			mid := store.ColumnModelID(d.ID, col)
-			added := false
-			for _, n := range ts {
+			for _, n := range out.Diff.AddedTags[col] {
 				t := known[n]
 				if t == nil || t.Deleted {
 					if t, err = tags.Ensure(ctx, q, n, nil, true, now); err != nil {
 						return err
 					}
+					known[n] = t
 				}
-				ok, err := q.AttachTag(ctx, &store.ModelTag{ModelType: catalog.ModelColumn, ModelID: mid, Tag: t,
-					Source: t.Source, Context: catalog.ContextSDD, CreatedAt: now})
-				if err != nil {
-					return err
-				}
-				added = added || ok
+				attach = append(attach, &store.ModelTag{ModelType: catalog.ModelColumn, ModelID: mid, Tag: t, Source: t.Source,
+					Context: catalog.ContextSDD, CreatedAt: now})
 			}
-			if added {
-				if err := q.AppendChange(ctx, catalog.ChangeTagAttached, catalog.ModelColumn, mid); err != nil {
-					return err
-				}
-			}
+			changes = append(changes, store.Change{Kind: catalog.ChangeTagAttached, ModelType: catalog.ModelColumn, ModelID: mid})
+		}
+		if err := q.AttachTags(ctx, attach); err != nil {
+			return err
+		}
+		if err := q.AppendChanges(ctx, changes); err != nil {
+			return err
 		}
 		for col, ts := range out.Diff.RemovedTags {
 			mid := store.ColumnModelID(d.ID, col)
@@ -285,6 +287,15 @@ func (s *Service) applyTags(ctx context.Context, d *store.DataSource, out *Outpu
 			TargetID: fmt.Sprint(d.ID), DataSourceID: &d.ID, DataSourceName: d.Name,
 			Details: map[string]any{"addedTags": out.Diff.AddedTags, "removedTags": out.Diff.RemovedTags, "framework": out.Framework}})
 	})
+}
+
+func sortedCols(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ensureTags creates the Discovered tags that do not exist yet, as system
