@@ -95,3 +95,25 @@ func BenchmarkDiscovery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRepost1000Tables posts again, unchanged, the document of a
+// registered schema of 1,000 tables of 20 columns: the request and the job
+// both compare the whole catalog of the connection with the database.
+func BenchmarkRepost1000Tables(b *testing.B) {
+	remote := newRemote(b)
+	wideSchema(b, remote, 1000, 20)
+	for _, backend := range []servertest.Backend{servertest.SQLite, servertest.Postgres} {
+		b.Run(string(backend), func(b *testing.B) {
+			env := servertest.New(b, backend)
+			doc := map[string]any{"connectionKey": "bench", "connection": remote.with("schema", "bench"), "options": noSDD}
+			post(b, env, 200, doc)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if res := post(b, env, 200, doc); len(res.NoChange) != 1000 {
+					b.Fatalf("%d unchanged", len(res.NoChange))
+				}
+			}
+		})
+	}
+}

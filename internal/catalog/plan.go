@@ -36,9 +36,18 @@ func loadCurrent(ctx context.Context, q *store.Queries, connectionID int64) (map
 		return nil, err
 	}
 	out := make(map[string]*current, len(list))
-	if len(list) == 0 {
-		return out, nil
+	// In chunks, so that no statement carries too many parameters.
+	const chunk = 1000
+	for start := 0; start < len(list); start += chunk {
+		part := list[start:min(start+chunk, len(list))]
+		if err := loadChunk(ctx, q, part, out); err != nil {
+			return nil, err
+		}
 	}
+	return out, nil
+}
+
+func loadChunk(ctx context.Context, q *store.Queries, list []*store.DataSource, out map[string]*current) error {
 	ids := make([]int64, len(list))
 	sids := make([]string, len(list))
 	for i, d := range list {
@@ -46,19 +55,19 @@ func loadCurrent(ctx context.Context, q *store.Queries, connectionID int64) (map
 	}
 	cols, err := q.ColumnsOf(ctx, ids...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dsTags, err := q.TagsOfModels(ctx, ModelDataSource, sids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	colTags, err := q.ColumnTagsOf(ctx, ids...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	owners, err := q.AccessToDataSources(ctx, ids, store.AccessOwner)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, d := range list {
 		c := &current{ds: d, columns: cols[d.ID], tags: map[string]string{}, colTags: map[string]map[string]string{},
@@ -79,7 +88,7 @@ func loadCurrent(ctx context.Context, q *store.Queries, connectionID int64) (map
 		}
 		out[keyOf(d)] = c
 	}
-	return out, nil
+	return nil
 }
 
 // mode says what asks for a reconciliation.

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/custosdata/custos/internal/connector"
 	"github.com/custosdata/custos/internal/store"
@@ -123,6 +124,6 @@ func sameIdentity(a, b connector.Connection) bool {
 		}
 		return c.Port
 	}
-	return a.Handler == b.Handler && a.Hostname == b.Hostname && port(a) == port(b) && a.Database == b.Database &&
+	return a.Handler == b.Handler && strings.EqualFold(a.Hostname, b.Hostname) && port(a) == port(b) && a.Database == b.Database &&
 		a.HTTPPath == b.HTTPPath && a.SID == b.SID
 }

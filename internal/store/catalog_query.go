@@ -76,21 +76,19 @@ func (q *Queries) DeleteColumnsOf(ctx context.Context, dataSourceID int64) error
 }
 
 // ColumnTagsOf returns the tags of every column of the given data sources,
-// keyed by column model id ("<dataSourceId>_<column>").
+// keyed by column model id ("<dataSourceId>_<column>"). Tags of columns that
+// no longer exist are not returned.
 func (q *Queries) ColumnTagsOf(ctx context.Context, dataSourceIDs ...int64) (map[string][]*ModelTag, error) {
 	out := map[string][]*ModelTag{}
 	if len(dataSourceIDs) == 0 {
 		return out, nil
 	}
 	var a Args
-	conds := make([]string, len(dataSourceIDs))
-	for i, id := range dataSourceIDs {
-		key := strconv.FormatInt(id, 10) + "_"
-		conds[i] = `SUBSTR(m.model_id, 1, ` + a.Add(len(key)) + `) = ` + a.Add(key)
-	}
 	rows, err := q.Query(ctx, `SELECT m.id, m.model_type, m.model_id, m.source, m.context, m.added_by, m.created_at, `+
-		prefixed("t.", tagColumns)+` FROM model_tags m JOIN tags t ON t.id = m.tag_id WHERE m.model_type = 'column'
-		AND (`+strings.Join(conds, " OR ")+`) ORDER BY m.model_id, t.name`, a...)
+		prefixed("t.", tagColumns)+` FROM data_source_columns c
+		JOIN model_tags m ON m.model_type = 'column' AND m.model_id = `+castText(q.backend, "c.data_source_id")+` || '_' || c.name
+		JOIN tags t ON t.id = m.tag_id
+		WHERE c.data_source_id IN `+List(&a, dataSourceIDs)+` ORDER BY m.model_id, t.name`, a...)
 	if err != nil {
 		return nil, err
 	}
