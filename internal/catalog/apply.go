@@ -107,6 +107,37 @@ func (s *Service) tagsFor(ctx context.Context, q *store.Queries, p *plan, in app
 	return out, nil
 }
 
+// ensureTags creates the tags that do not exist yet, each in a short
+// transaction of its own, retrying when another transaction creates it first.
+func (s *Service) ensureTags(ctx context.Context, names []string, createdBy *int64, system bool) error {
+	if len(names) == 0 {
+		return nil
+	}
+	known, err := s.db.TagsByName(ctx, names)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if t := known[n]; t != nil && !t.Deleted {
+			continue
+		}
+		for attempt := 0; ; attempt++ {
+			err := s.db.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tags.Ensure(ctx, &tx.Queries, n, createdBy, system, store.Now())
+				return err
+			})
+			if err == nil {
+				break
+			}
+			if !store.IsUniqueViolation(err) || attempt == 3 {
+				return fmt.Errorf("create tag %q: %w", n, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
 // attach attaches tags to a model with a context, appending one change when
 // any was newly attached.
 func attach(ctx context.Context, q *store.Queries, modelType, modelID string, names []string, tagsOf map[string]*store.Tag,

@@ -377,6 +377,21 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 		}
 		targets = kept
 	}
+	// Create the tags first, apart: concurrent registrations naming the
+	// same new tag then race only on its creation, which is retried.
+	user := []string{}
+	for _, t := range targets {
+		user = append(user, t.tags...)
+		for _, ts := range t.columnTags {
+			user = append(user, ts...)
+		}
+	}
+	if err := s.ensureTags(ctx, sortedUnique(user), requester, false); err != nil {
+		return nil, err
+	}
+	if err := s.ensureTags(ctx, []string{TagNew}, nil, true); err != nil {
+		return nil, err
+	}
 	progress(1, 3, fmt.Sprintf("registering %d data sources", len(targets)))
 	out := &registrationOutput{ConnectionKey: conn.ConnectionKey}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
