@@ -96,7 +96,6 @@ func (s *Service) SaveV2(ctx context.Context, p *auth.Principal, doc Document, o
 		if src, err = s.open(ctx, doc.Connection, s.cfg.Connect); err != nil {
 			return nil, err
 		}
-		defer src.Close()
 	} else {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("custos does not connect to %s: the connection is validated and stored "+
 			"but not verified, and data sources have only the columns the payload lists", doc.Connection.Handler))
@@ -111,6 +110,9 @@ func (s *Service) SaveV2(ctx context.Context, p *auth.Principal, doc Document, o
 		excluded, connID = excludedKeys(existing.Excluded), existing.ID
 	}
 	targets, err := (&resolver{doc: &doc, src: src, strict: true, excluded: excluded}).resolve(ctx)
+	if src != nil {
+		src.Close() // the job reads the database again; do not hold it while waiting
+	}
 	if err != nil {
 		return nil, err
 	}
