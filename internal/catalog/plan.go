@@ -61,7 +61,7 @@ func loadChunk(ctx context.Context, q *store.Queries, list []*store.DataSource, 
 	if err != nil {
 		return err
 	}
-	colTags, err := q.ColumnTagsOf(ctx, ids...)
+	colTags, err := q.TagsOfColumns(ctx, cols)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (s *Service) SaveV2(ctx context.Context, p *auth.Principal, doc Document, o
 
 // waitRegistration waits for the registration job and reports what it did.
 func (s *Service) waitRegistration(ctx context.Context, res *SaveResult, wait time.Duration) error {
-	found, err := jobs.Wait(ctx, s.db, []string{res.JobID}, wait, 100*time.Millisecond)
+	found, err := jobs.Wait(ctx, s.db, []string{res.JobID}, wait, 50*time.Millisecond)
 	if err != nil {
 		return err
 	}

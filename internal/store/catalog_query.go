@@ -77,34 +77,36 @@ func (q *Queries) DeleteColumnsOf(ctx context.Context, dataSourceID int64) error
 
 // ColumnTagsOf returns the tags of every column of the given data sources,
 // keyed by column model id ("<dataSourceId>_<column>"). Tags of columns that
-// no longer exist are not returned.
+// no longer exist are not returned. The model ids are looked up in chunks,
+// which the index on model_tags serves on both backends.
 func (q *Queries) ColumnTagsOf(ctx context.Context, dataSourceIDs ...int64) (map[string][]*ModelTag, error) {
-	out := map[string][]*ModelTag{}
-	if len(dataSourceIDs) == 0 {
-		return out, nil
-	}
-	var a Args
-	rows, err := q.Query(ctx, `SELECT m.id, m.model_type, m.model_id, m.source, m.context, m.added_by, m.created_at, `+
-		prefixed("t.", tagColumns)+` FROM data_source_columns c
-		JOIN model_tags m ON m.model_type = 'column' AND m.model_id = `+castText(q.backend, "c.data_source_id")+` || '_' || c.name
-		JOIN tags t ON t.id = m.tag_id
-		WHERE c.data_source_id IN `+List(&a, dataSourceIDs)+` ORDER BY m.model_id, t.name`, a...)
+	cols, err := q.ColumnsOf(ctx, dataSourceIDs...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m ModelTag
-		var t Tag
-		if err := rows.Scan(&m.ID, &m.ModelType, &m.ModelID, &m.Source, &m.Context, &m.AddedBy, &m.CreatedAt,
-			&t.ID, &t.Name, &t.Source, &t.Description, &t.Color, &t.Deleted, &t.SystemCreated, &t.Protected,
-			&t.CreatedBy, &t.CreatedAt, &t.UpdatedAt); err != nil {
+	return q.TagsOfColumns(ctx, cols)
+}
+
+// TagsOfColumns is ColumnTagsOf for columns already read (by ColumnsOf).
+func (q *Queries) TagsOfColumns(ctx context.Context, cols map[int64][]Column) (map[string][]*ModelTag, error) {
+	out := map[string][]*ModelTag{}
+	var ids []string
+	for id, list := range cols {
+		for _, c := range list {
+			ids = append(ids, ColumnModelID(id, c.Name))
+		}
+	}
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part, err := q.TagsOfModels(ctx, "column", ids[start:min(start+chunk, len(ids))])
+		if err != nil {
 			return nil, err
 		}
-		m.Tag = &t
-		out[m.ModelID] = append(out[m.ModelID], &m)
+		for k, v := range part {
+			out[k] = v
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AccessToDataSources lists the access entries of the given data sources in

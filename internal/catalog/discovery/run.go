@@ -106,7 +106,7 @@ func (s *Service) Run(ctx context.Context, p *auth.Principal, in RunInput) (*Run
 	s.runner.Notify()
 	found := map[string]*store.Job{}
 	if len(ids) > 0 {
-		if found, err = jobs.Wait(ctx, s.db, ids, in.Wait, 100*time.Millisecond); err != nil {
+		if found, err = jobs.Wait(ctx, s.db, ids, in.Wait, 50*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
