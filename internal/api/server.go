@@ -19,6 +19,8 @@ import (
 
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
+	"github.com/custosdata/custos/internal/catalog"
+	"github.com/custosdata/custos/internal/catalog/discovery"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
@@ -28,10 +30,12 @@ import (
 
 // Services are what the handlers call.
 type Services struct {
-	DB       *store.DB
-	Identity *identity.Service
-	Tags     *tags.Service
-	Jobs     *jobs.Runner
+	DB        *store.DB
+	Identity  *identity.Service
+	Tags      *tags.Service
+	Jobs      *jobs.Runner
+	Catalog   *catalog.Service
+	Discovery *discovery.Service
 }
 
 // Options tune the HTTP layer.
@@ -96,6 +100,7 @@ func New(svc Services, opts Options) *Server {
 	s.tagRoutes()
 	s.auditRoutes()
 	s.jobRoutes()
+	s.catalogRoutes()
 	s.openAPIRoute()
 	return s
 }

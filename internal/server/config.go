@@ -21,6 +21,12 @@ type Config struct {
 	MaxBodyBytes int64         `json:"maxBodyBytes"` // request body limit
 	LogLevel     string        `json:"logLevel"`     // debug, info, warn, error
 	LogFormat    string        `json:"logFormat"`    // text or json
+	// SchemaMonitorInterval is how often schema monitoring re-reads each
+	// monitored connection.
+	SchemaMonitorInterval time.Duration `json:"schemaMonitorInterval"`
+	// SDDSampleSize is how many rows sensitive data discovery samples per
+	// data source.
+	SDDSampleSize int `json:"sddSampleSize"`
 	// AdminAPIKey, when set on first start, becomes the administrator's key
 	// instead of a generated one. Read from CUSTOS_ADMIN_API_KEY only.
 	AdminAPIKey string `json:"-"`
@@ -35,6 +41,9 @@ func Defaults() Config {
 		MaxBodyBytes: 16 << 20,
 		LogLevel:     "info",
 		LogFormat:    "text",
+
+		SchemaMonitorInterval: 24 * time.Hour,
+		SDDSampleSize:         100,
 	}
 }
 
@@ -47,6 +56,9 @@ type fileConfig struct {
 	MaxBodyBytes *int64  `json:"maxBodyBytes"`
 	LogLevel     *string `json:"logLevel"`
 	LogFormat    *string `json:"logFormat"`
+
+	SchemaMonitorInterval *string `json:"schemaMonitorInterval"`
+	SDDSampleSize         *int    `json:"sddSampleSize"`
 }
 
 // LoadFile applies a YAML configuration file. Unknown keys are an error, so
@@ -80,6 +92,16 @@ func (c *Config) LoadFile(path string) error {
 		}
 		c.TokenTTL = d
 	}
+	if f.SchemaMonitorInterval != nil {
+		d, err := time.ParseDuration(*f.SchemaMonitorInterval)
+		if err != nil {
+			return fmt.Errorf("configuration file %s: schemaMonitorInterval: %w", path, err)
+		}
+		c.SchemaMonitorInterval = d
+	}
+	if f.SDDSampleSize != nil {
+		c.SDDSampleSize = *f.SDDSampleSize
+	}
 	return nil
 }
 
@@ -111,6 +133,20 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 		c.MaxBodyBytes = n
 	}
+	if v := getenv("CUSTOS_SCHEMA_MONITOR_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("CUSTOS_SCHEMA_MONITOR_INTERVAL: %w", err)
+		}
+		c.SchemaMonitorInterval = d
+	}
+	if v := getenv("CUSTOS_SDD_SAMPLE_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("CUSTOS_SDD_SAMPLE_SIZE: %w", err)
+		}
+		c.SDDSampleSize = n
+	}
 	c.AdminAPIKey = getenv("CUSTOS_ADMIN_API_KEY")
 	return nil
 }
@@ -132,6 +168,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		problems = append(problems, "max body bytes must be at least 1024")
+	}
+	if c.SchemaMonitorInterval < 100*time.Millisecond {
+		problems = append(problems, "schema monitor interval must be at least 100ms")
+	}
+	if c.SDDSampleSize < 1 || c.SDDSampleSize > 10000 {
+		problems = append(problems, fmt.Sprintf("SDD sample size must be between 1 and 10000, not %d", c.SDDSampleSize))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

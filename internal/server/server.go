@@ -18,6 +18,8 @@ import (
 
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/auditexport"
+	"github.com/custosdata/custos/internal/catalog"
+	"github.com/custosdata/custos/internal/catalog/discovery"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -28,14 +30,16 @@ import (
 
 // App is a configured custos server.
 type App struct {
-	Config   Config
-	Log      *slog.Logger
-	DB       *store.DB
-	Secrets  *secret.Box
-	Identity *identity.Service
-	Tags     *tags.Service
-	Jobs     *jobs.Runner
-	API      *api.Server
+	Config    Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Secrets   *secret.Box
+	Identity  *identity.Service
+	Tags      *tags.Service
+	Jobs      *jobs.Runner
+	Catalog   *catalog.Service
+	Discovery *discovery.Service
+	API       *api.Server
 	// AuditExport exports the audit trail on each configuration's interval.
 	AuditExport *auditexport.Service
 
@@ -64,13 +68,20 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL})
 	a.Tags = tags.New(db)
 	a.Jobs = jobs.NewRunner(db, log)
-	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs},
+	a.Catalog = catalog.New(db, box, a.Jobs, a.Tags, log, catalog.Config{MonitorInterval: cfg.SchemaMonitorInterval})
+	a.Discovery = discovery.New(db, a.Jobs, a.Catalog, log, discovery.Config{SampleSize: cfg.SDDSampleSize})
+	if err := a.Discovery.Sync(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store the built-in identifiers: %w", err)
+	}
+	a.API = api.New(api.Services{DB: db, Identity: a.Identity, Tags: a.Tags, Jobs: a.Jobs, Catalog: a.Catalog,
+		Discovery: a.Discovery},
 		api.Options{MaxBodyBytes: cfg.MaxBodyBytes, Version: version.String(), Logger: log})
 	if err := a.bootstrap(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.background = append(a.background, a.pruneTokens, a.Jobs.Run)
+	a.background = append(a.background, a.pruneTokens, a.Jobs.Run, a.Catalog.Monitor)
 	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
 	a.API.AuditExportRoutes(a.AuditExport)
 	a.AddBackground(a.AuditExport.Run)

@@ -33,17 +33,26 @@ type Connection struct {
 	CreatedBy        *int64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	Origin           string // ConnectionV2 or ConnectionV1: the API that registered it
+	Excluded         JSON   // tables ("schema.table") deleted by hand, which monitoring leaves out
 }
+
+// Connection origins.
+const (
+	ConnectionV2 = "v2" // a connection key of /api/v2/data
+	ConnectionV1 = "v1" // grouped from a technology handler endpoint
+)
 
 const connectionColumns = `id, connection_key, technology, hostname, port, database_name, schema_name, connection_string,
 	config, secret, name_template, options, owners, sources, verified, last_error, schema_monitoring, last_monitored_at,
-	created_by, created_at, updated_at`
+	created_by, created_at, updated_at, origin, excluded`
 
 func scanConnection(row interface{ Scan(...any) error }) (*Connection, error) {
 	var c Connection
 	err := row.Scan(&c.ID, &c.ConnectionKey, &c.Technology, &c.Hostname, &c.Port, &c.Database, &c.Schema,
 		&c.ConnectionString, &c.Config, &c.Secret, &c.NameTemplate, &c.Options, &c.Owners, &c.Sources, &c.Verified,
-		&c.LastError, &c.SchemaMonitoring, &c.LastMonitoredAt, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+		&c.LastError, &c.SchemaMonitoring, &c.LastMonitoredAt, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Origin,
+		&c.Excluded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -54,11 +63,19 @@ func scanConnection(row interface{ Scan(...any) error }) (*Connection, error) {
 func (q *Queries) CreateConnection(ctx context.Context, c *Connection) error {
 	return q.QueryRow(ctx, `INSERT INTO connections (connection_key, technology, hostname, port, database_name,
 		schema_name, connection_string, config, secret, name_template, options, owners, sources, verified, last_error,
-		schema_monitoring, last_monitored_at, created_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+		schema_monitoring, last_monitored_at, created_by, created_at, updated_at, origin, excluded)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+		RETURNING id`,
 		c.ConnectionKey, c.Technology, c.Hostname, c.Port, c.Database, c.Schema, c.ConnectionString, c.Config, c.Secret,
 		c.NameTemplate, c.Options, c.Owners, c.Sources, c.Verified, c.LastError, c.SchemaMonitoring, c.LastMonitoredAt,
-		c.CreatedBy, c.CreatedAt, c.UpdatedAt).Scan(&c.ID)
+		c.CreatedBy, c.CreatedAt, c.UpdatedAt, origin(c.Origin), c.Excluded).Scan(&c.ID)
+}
+
+func origin(o string) string {
+	if o == "" {
+		return ConnectionV2
+	}
+	return o
 }
 
 // UpdateConnection writes every mutable field of c.
@@ -66,10 +83,10 @@ func (q *Queries) UpdateConnection(ctx context.Context, c *Connection) error {
 	res, err := q.Exec(ctx, `UPDATE connections SET connection_key = $2, technology = $3, hostname = $4, port = $5,
 		database_name = $6, schema_name = $7, connection_string = $8, config = $9, secret = $10, name_template = $11,
 		options = $12, owners = $13, sources = $14, verified = $15, last_error = $16, schema_monitoring = $17,
-		last_monitored_at = $18, updated_at = $19 WHERE id = $1`,
+		last_monitored_at = $18, updated_at = $19, origin = $20, excluded = $21 WHERE id = $1`,
 		c.ID, c.ConnectionKey, c.Technology, c.Hostname, c.Port, c.Database, c.Schema, c.ConnectionString, c.Config,
 		c.Secret, c.NameTemplate, c.Options, c.Owners, c.Sources, c.Verified, c.LastError, c.SchemaMonitoring,
-		c.LastMonitoredAt, c.UpdatedAt)
+		c.LastMonitoredAt, c.UpdatedAt, origin(c.Origin), c.Excluded)
 	return affectedOne(res, err)
 }
 
@@ -136,17 +153,32 @@ type DataSource struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DisabledAt      *time.Time
+	SchemaProject   *string
+	HandlerMetadata JSON // the technology handler's metadata, without secrets
+	ColumnsFixed    bool // the registration lists the columns; monitoring leaves them alone
+	RowEstimate     *int64
+	DisabledReason  *string // DisabledRemoved or DisabledByUser
+	SDDFrameworkID  *int64  // the identification framework applied; nil uses the global one
 }
+
+// Why a data source is disabled.
+const (
+	DisabledRemoved = "removed" // its remote table disappeared
+	DisabledByUser  = "user"    // someone disabled (soft-deleted) it
+)
 
 const dataSourceColumns = `id, name, connection_id, technology, remote_database, remote_schema, remote_table,
 	remote_kind, query, sql_schema_name, sql_table_name, description, documentation, status, event_time_column,
-	record_format, created_by, created_at, updated_at, disabled_at`
+	record_format, created_by, created_at, updated_at, disabled_at, schema_project, handler_metadata, columns_fixed,
+	row_estimate, disabled_reason, sdd_framework_id`
 
 func scanDataSource(row interface{ Scan(...any) error }, extra ...any) (*DataSource, error) {
 	var d DataSource
 	err := row.Scan(append([]any{&d.ID, &d.Name, &d.ConnectionID, &d.Technology, &d.RemoteDatabase, &d.RemoteSchema,
 		&d.RemoteTable, &d.RemoteKind, &d.Query, &d.SQLSchemaName, &d.SQLTableName, &d.Description, &d.Documentation,
-		&d.Status, &d.EventTimeColumn, &d.RecordFormat, &d.CreatedBy, &d.CreatedAt, &d.UpdatedAt, &d.DisabledAt}, extra...)...)
+		&d.Status, &d.EventTimeColumn, &d.RecordFormat, &d.CreatedBy, &d.CreatedAt, &d.UpdatedAt, &d.DisabledAt,
+		&d.SchemaProject, &d.HandlerMetadata, &d.ColumnsFixed, &d.RowEstimate, &d.DisabledReason, &d.SDDFrameworkID},
+		extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -173,11 +205,14 @@ func scanDataSources(rows *sql.Rows, err error) ([]*DataSource, error) {
 func (q *Queries) CreateDataSource(ctx context.Context, d *DataSource) error {
 	return q.QueryRow(ctx, `INSERT INTO data_sources (name, connection_id, technology, remote_database, remote_schema,
 		remote_table, remote_kind, query, sql_schema_name, sql_table_name, description, documentation, status,
-		event_time_column, record_format, created_by, created_at, updated_at, disabled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+		event_time_column, record_format, created_by, created_at, updated_at, disabled_at, schema_project,
+		handler_metadata, columns_fixed, row_estimate, disabled_reason, sdd_framework_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+		$23, $24, $25) RETURNING id`,
 		d.Name, d.ConnectionID, d.Technology, d.RemoteDatabase, d.RemoteSchema, d.RemoteTable, d.RemoteKind, d.Query,
 		d.SQLSchemaName, d.SQLTableName, d.Description, d.Documentation, d.Status, d.EventTimeColumn, d.RecordFormat,
-		d.CreatedBy, d.CreatedAt, d.UpdatedAt, d.DisabledAt).Scan(&d.ID)
+		d.CreatedBy, d.CreatedAt, d.UpdatedAt, d.DisabledAt, d.SchemaProject, d.HandlerMetadata, d.ColumnsFixed,
+		d.RowEstimate, d.DisabledReason, d.SDDFrameworkID).Scan(&d.ID)
 }
 
 // UpdateDataSource writes every mutable field of d.
@@ -185,10 +220,13 @@ func (q *Queries) UpdateDataSource(ctx context.Context, d *DataSource) error {
 	res, err := q.Exec(ctx, `UPDATE data_sources SET name = $2, connection_id = $3, technology = $4,
 		remote_database = $5, remote_schema = $6, remote_table = $7, remote_kind = $8, query = $9,
 		sql_schema_name = $10, sql_table_name = $11, description = $12, documentation = $13, status = $14,
-		event_time_column = $15, record_format = $16, updated_at = $17, disabled_at = $18 WHERE id = $1`,
+		event_time_column = $15, record_format = $16, updated_at = $17, disabled_at = $18, schema_project = $19,
+		handler_metadata = $20, columns_fixed = $21, row_estimate = $22, disabled_reason = $23, sdd_framework_id = $24
+		WHERE id = $1`,
 		d.ID, d.Name, d.ConnectionID, d.Technology, d.RemoteDatabase, d.RemoteSchema, d.RemoteTable, d.RemoteKind,
 		d.Query, d.SQLSchemaName, d.SQLTableName, d.Description, d.Documentation, d.Status, d.EventTimeColumn,
-		d.RecordFormat, d.UpdatedAt, d.DisabledAt)
+		d.RecordFormat, d.UpdatedAt, d.DisabledAt, d.SchemaProject, d.HandlerMetadata, d.ColumnsFixed, d.RowEstimate,
+		d.DisabledReason, d.SDDFrameworkID)
 	return affectedOne(res, err)
 }
 

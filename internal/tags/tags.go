@@ -234,13 +234,23 @@ func names(tags []*store.Tag) []string {
 
 // ensure creates name and its missing ancestors, reviving deleted ones.
 func (s *Service) ensure(ctx context.Context, tx *store.Tx, p *auth.Principal, name string, now time.Time) (*store.Tag, error) {
+	return Ensure(ctx, &tx.Queries, name, &p.UserID, false, now)
+}
+
+// Ensure creates name and its missing ancestors through q (a transaction's
+// queries), reviving deleted ones, and returns the tag. system marks the tags
+// it creates as created by custos itself (New, Discovered.*), which protects
+// them from renaming. It checks no permission: callers that create tags on a
+// user's behalf check their own.
+func Ensure(ctx context.Context, q *store.Queries, name string, createdBy *int64, system bool, now time.Time) (*store.Tag, error) {
 	var last *store.Tag
 	for _, n := range append(Ancestors(name), name) {
-		t, err := tx.GetTagByName(ctx, n)
+		t, err := q.GetTagByName(ctx, n)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			t = &store.Tag{Name: n, Source: SourceCurated, CreatedBy: &p.UserID, CreatedAt: now, UpdatedAt: now}
-			if err := tx.CreateTag(ctx, t); err != nil {
+			t = &store.Tag{Name: n, Source: SourceCurated, CreatedBy: createdBy, SystemCreated: system,
+				CreatedAt: now, UpdatedAt: now}
+			if err := q.CreateTag(ctx, t); err != nil {
 				return nil, err
 			}
 		case err != nil:
@@ -248,7 +258,7 @@ func (s *Service) ensure(ctx context.Context, tx *store.Tx, p *auth.Principal, n
 		case t.Deleted:
 			t.Deleted = false
 			t.UpdatedAt = now
-			if err := tx.UpdateTag(ctx, t); err != nil {
+			if err := q.UpdateTag(ctx, t); err != nil {
 				return nil, err
 			}
 		}
