@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/custosdata/custos/internal/cli/cmdutil"
 	"github.com/custosdata/custos/internal/server"
 )
 
 func newServeCmd(io IO) *cobra.Command {
-	cfg := server.Defaults()
 	var configFile string
-	var tokenTTL time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the custos server",
@@ -27,54 +26,42 @@ Configuration comes from defaults, then the YAML file of --server-config (or
 CUSTOS_SERVER_CONFIG), then CUSTOS_* environment variables, then flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			final := server.Defaults()
+			cfg := server.Defaults()
 			if configFile == "" {
 				configFile = io.Getenv("CUSTOS_SERVER_CONFIG")
 			}
 			if configFile != "" {
-				if err := final.LoadFile(configFile); err != nil {
+				if err := cfg.LoadFile(configFile); err != nil {
 					return err
 				}
 			}
-			if err := final.LoadEnv(io.Getenv); err != nil {
+			if err := cfg.LoadEnv(io.Getenv); err != nil {
 				return err
 			}
-			flags := cmd.Flags()
-			if flags.Changed("listen") {
-				final.Listen = cfg.Listen
-			}
-			if flags.Changed("data-dir") {
-				final.DataDir = cfg.DataDir
-			}
-			if flags.Changed("store") {
-				final.Store = cfg.Store
-			}
-			if flags.Changed("token-ttl") {
-				final.TokenTTL = tokenTTL
-			}
-			if flags.Changed("max-body-bytes") {
-				final.MaxBodyBytes = cfg.MaxBodyBytes
-			}
-			if flags.Changed("log-level") {
-				final.LogLevel = cfg.LogLevel
-			}
-			if flags.Changed("log-format") {
-				final.LogFormat = cfg.LogFormat
+			var flagErr error
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				for _, s := range server.Settings {
+					if s.Flag == f.Name && flagErr == nil {
+						if err := s.Apply(&cfg, f.Value.String()); err != nil {
+							flagErr = &cmdutil.UsageError{Err: fmt.Errorf("--%s: %w", f.Name, err), Hint: true}
+						}
+					}
+				}
+			})
+			if flagErr != nil {
+				return flagErr
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, final, io)
+			return serve(ctx, cfg, io)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configFile, "server-config", "", "YAML configuration file for the server")
-	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to serve HTTP on (CUSTOS_LISTEN)")
-	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite store and the encryption key (CUSTOS_DATA_DIR)")
-	f.StringVar(&cfg.Store, "store", "", "postgres://… URL of a PostgreSQL store; empty for SQLite in the data directory (CUSTOS_STORE)")
-	f.DurationVar(&tokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of bearer tokens (CUSTOS_TOKEN_TTL)")
-	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "request body size limit (CUSTOS_MAX_BODY_BYTES)")
-	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (CUSTOS_LOG_LEVEL)")
-	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (CUSTOS_LOG_FORMAT)")
+	f.StringVar(&configFile, "server-config", "", "YAML configuration file for the server (CUSTOS_SERVER_CONFIG)")
+	defaults := server.Defaults()
+	for _, s := range server.Settings {
+		f.String(s.Flag, s.Show(defaults), s.Usage+" ("+s.Env+")")
+	}
 	return cmd
 }
 

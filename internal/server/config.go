@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,19 +50,74 @@ func Defaults() Config {
 	}
 }
 
-// fileConfig mirrors Config with durations as strings, for YAML files.
-type fileConfig struct {
-	Listen       *string `json:"listen"`
-	DataDir      *string `json:"dataDir"`
-	Store        *string `json:"store"`
-	TokenTTL     *string `json:"tokenTTL"`
-	MaxBodyBytes *int64  `json:"maxBodyBytes"`
-	LogLevel     *string `json:"logLevel"`
-	LogFormat    *string `json:"logFormat"`
-
-	SchemaMonitorInterval *string `json:"schemaMonitorInterval"`
-	SDDSampleSize         *int    `json:"sddSampleSize"`
+// Setting is one configuration value: its flag, environment variable and
+// configuration file key, and how to apply a textual value. One table serves
+// all three sources, so they cannot disagree.
+type Setting struct {
+	Flag  string
+	Env   string
+	Key   string // key in the YAML configuration file
+	Usage string
+	Apply func(c *Config, v string) error
+	Show  func(c Config) string
 }
+
+func str(get func(c *Config) *string) (func(*Config, string) error, func(Config) string) {
+	return func(c *Config, v string) error { *get(c) = v; return nil },
+		func(c Config) string { return *get(&c) }
+}
+
+func dur(get func(c *Config) *time.Duration) (func(*Config, string) error, func(Config) string) {
+	return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration (e.g. 90s, 1h)", v)
+			}
+			*get(c) = d
+			return nil
+		},
+		func(c Config) string { return get(&c).String() }
+}
+
+func integer[T int | int64](get func(c *Config) *T) (func(*Config, string) error, func(Config) string) {
+	return func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			*get(c) = T(n)
+			return nil
+		},
+		func(c Config) string { return strconv.FormatInt(int64(*get(&c)), 10) }
+}
+
+func setting(flag, env, key, usage string, apply func(*Config, string) error, show func(Config) string) Setting {
+	return Setting{Flag: flag, Env: env, Key: key, Usage: usage, Apply: apply, Show: show}
+}
+
+// Settings lists every configuration value.
+var Settings = func() []Setting {
+	listenA, listenS := str(func(c *Config) *string { return &c.Listen })
+	dataA, dataS := str(func(c *Config) *string { return &c.DataDir })
+	storeA, storeS := str(func(c *Config) *string { return &c.Store })
+	ttlA, ttlS := dur(func(c *Config) *time.Duration { return &c.TokenTTL })
+	bodyA, bodyS := integer(func(c *Config) *int64 { return &c.MaxBodyBytes })
+	levelA, levelS := str(func(c *Config) *string { return &c.LogLevel })
+	formatA, formatS := str(func(c *Config) *string { return &c.LogFormat })
+	monA, monS := dur(func(c *Config) *time.Duration { return &c.SchemaMonitorInterval })
+	sampleA, sampleS := integer(func(c *Config) *int { return &c.SDDSampleSize })
+	return []Setting{
+		setting("listen", "CUSTOS_LISTEN", "listen", "address to serve HTTP on", listenA, listenS),
+		setting("data-dir", "CUSTOS_DATA_DIR", "dataDir", "directory for the SQLite store and the encryption key", dataA, dataS),
+		setting("store", "CUSTOS_STORE", "store", "postgres://… URL of a PostgreSQL store; empty for SQLite in the data directory", storeA, storeS),
+		setting("token-ttl", "CUSTOS_TOKEN_TTL", "tokenTTL", "lifetime of bearer tokens", ttlA, ttlS),
+		setting("max-body-bytes", "CUSTOS_MAX_BODY_BYTES", "maxBodyBytes", "request body size limit in bytes", bodyA, bodyS),
+		setting("log-level", "CUSTOS_LOG_LEVEL", "logLevel", "debug, info, warn or error", levelA, levelS),
+		setting("log-format", "CUSTOS_LOG_FORMAT", "logFormat", "text or json", formatA, formatS),
+		setting("schema-monitor-interval", "CUSTOS_SCHEMA_MONITOR_INTERVAL", "schemaMonitorInterval", "how often schema monitoring re-reads each monitored connection", monA, monS),
+		setting("sdd-sample-size", "CUSTOS_SDD_SAMPLE_SIZE", "sddSampleSize", "rows sensitive data discovery samples per data source", sampleA, sampleS),
+	}
+}()
 
 // LoadFile applies a YAML configuration file. Unknown keys are an error, so
 // that a typo does not go unnoticed.
@@ -68,84 +126,45 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("read configuration file: %w", err)
 	}
-	var f fileConfig
-	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+	doc, err := yaml.YAMLToJSON(data)
+	if err != nil {
 		return fmt.Errorf("configuration file %s: %w", path, err)
 	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
+	var values map[string]any
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber() // keep 1048576 from becoming 1.048576e+06
+	if err := dec.Decode(&values); err != nil {
+		return fmt.Errorf("configuration file %s: expected a mapping of settings: %w", path, err)
+	}
+	known := map[string]Setting{}
+	for _, s := range Settings {
+		known[s.Key] = s
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := known[k]
+		if !ok {
+			return fmt.Errorf("configuration file %s: unknown key %q", path, k)
 		}
-	}
-	set(&c.Listen, f.Listen)
-	set(&c.DataDir, f.DataDir)
-	set(&c.Store, f.Store)
-	set(&c.LogLevel, f.LogLevel)
-	set(&c.LogFormat, f.LogFormat)
-	if f.MaxBodyBytes != nil {
-		c.MaxBodyBytes = *f.MaxBodyBytes
-	}
-	if f.TokenTTL != nil {
-		d, err := time.ParseDuration(*f.TokenTTL)
-		if err != nil {
-			return fmt.Errorf("configuration file %s: tokenTTL: %w", path, err)
+		if err := s.Apply(c, fmt.Sprint(values[k])); err != nil {
+			return fmt.Errorf("configuration file %s: %s: %w", path, k, err)
 		}
-		c.TokenTTL = d
-	}
-	if f.SchemaMonitorInterval != nil {
-		d, err := time.ParseDuration(*f.SchemaMonitorInterval)
-		if err != nil {
-			return fmt.Errorf("configuration file %s: schemaMonitorInterval: %w", path, err)
-		}
-		c.SchemaMonitorInterval = d
-	}
-	if f.SDDSampleSize != nil {
-		c.SDDSampleSize = *f.SDDSampleSize
 	}
 	return nil
 }
 
 // LoadEnv applies CUSTOS_* environment variables.
 func (c *Config) LoadEnv(getenv func(string) string) error {
-	str := map[string]*string{
-		"CUSTOS_LISTEN":     &c.Listen,
-		"CUSTOS_DATA_DIR":   &c.DataDir,
-		"CUSTOS_STORE":      &c.Store,
-		"CUSTOS_LOG_LEVEL":  &c.LogLevel,
-		"CUSTOS_LOG_FORMAT": &c.LogFormat,
-	}
-	for k, dst := range str {
-		if v := getenv(k); v != "" {
-			*dst = v
+	for _, s := range Settings {
+		if v := getenv(s.Env); v != "" {
+			if err := s.Apply(c, v); err != nil {
+				return fmt.Errorf("%s: %w", s.Env, err)
+			}
 		}
-	}
-	if v := getenv("CUSTOS_TOKEN_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("CUSTOS_TOKEN_TTL: %w", err)
-		}
-		c.TokenTTL = d
-	}
-	if v := getenv("CUSTOS_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("CUSTOS_MAX_BODY_BYTES: %w", err)
-		}
-		c.MaxBodyBytes = n
-	}
-	if v := getenv("CUSTOS_SCHEMA_MONITOR_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("CUSTOS_SCHEMA_MONITOR_INTERVAL: %w", err)
-		}
-		c.SchemaMonitorInterval = d
-	}
-	if v := getenv("CUSTOS_SDD_SAMPLE_SIZE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("CUSTOS_SDD_SAMPLE_SIZE: %w", err)
-		}
-		c.SDDSampleSize = n
 	}
 	c.AdminAPIKey = getenv("CUSTOS_ADMIN_API_KEY")
 	return nil
