@@ -204,6 +204,7 @@ type effectivePlanJSON struct {
 	Enabled        bool                   `json:"enabled"`
 	Entitlements   entitlementsJSON       `json:"entitlements"`
 	Grant          *string                `json:"grant" doc:"what the user holds now (READ, WRITE) or null"`
+	GrantByPolicy  *string                `json:"grantByPolicy" doc:"the grant policies give the user without an approval or an owner's choice (automatically or on request), or null"`
 	CanRead        bool                   `json:"canRead"`
 	CanWrite       bool                   `json:"canWrite"`
 	Subscription   *subscriptionStateJSON `json:"subscription" doc:"the user's own subscription, if any"`
@@ -247,6 +248,10 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 	if d.Grant != "" {
 		g := d.Grant
 		out.Grant = &g
+	}
+	if dec.Grant != "" {
+		g := string(dec.Grant)
+		out.GrantByPolicy = &g
 	}
 	if e := d.Subscription; e != nil {
 		out.Subscription = &subscriptionStateJSON{ID: e.ID, State: e.State, AccessGrant: e.AccessGrant,

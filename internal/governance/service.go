@@ -214,6 +214,25 @@ func hasAutomatic(p *policy.Plan) bool {
 	return auto(p.Read) || auto(p.Write)
 }
 
+// SetPurposeSources plugs in where users' purposes come from (their
+// current project) and a project's purposes, and reloads every user.
+func (s *Service) SetPurposeSources(ctx context.Context, users PurposeSource,
+	projects func(ctx context.Context, q *store.Queries, projectID int64) ([]string, error)) error {
+	s.follow.mu.Lock()
+	defer s.follow.mu.Unlock()
+	s.opts.Purposes, s.opts.ProjectPurposes = users, projects
+	before, after, err := s.people.load(ctx, &s.db.Queries, nil, users)
+	if err != nil {
+		return err
+	}
+	ds, err := s.grantDiff(ctx, before, after)
+	if err != nil {
+		return err
+	}
+	s.notify.announce(ds, nil, false, true)
+	return nil
+}
+
 // Run follows the change log and delivers announcements until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	go s.notify.run(ctx)
