@@ -479,5 +479,3 @@ func (w *corpusWorld) checkDecision(t *testing.T, dc corpusDecision) {
 		}
 	}
 }
-
-
