@@ -186,7 +186,7 @@ actions: {type: entitlements, advanced: "@isInGroups('Employee') AND @hasPurpose
 			map[string]any{"type": "masking", "global": map[string]any{"id": 1}, "rules": []any{}},
 			map[string]any{"type": "masking", "rules": []any{map[string]any{"type": "masking",
 				"exceptions": map[string]any{"operator": "or", "conditions": []any{map[string]any{"type": "groups", "group": map[string]any{"name": "Ghosts"}}}},
-				"config": map[string]any{"fields": []any{"email", "phone"}, "maskingConfig": map[string]any{"type": "Consistent Value", "metadata": map[string]any{}}}}}},
+				"config":     map[string]any{"fields": []any{"email", "phone"}, "maskingConfig": map[string]any{"type": "Consistent Value", "metadata": map[string]any{}}}}}},
 			map[string]any{"type": "prerequisite", "rules": []any{map[string]any{"type": "prerequisite",
 				"config": map[string]any{"qualifications": map[string]any{"operator": "and", "conditions": []any{map[string]any{"type": "purposes", "value": "Unheard Of"}}}}}}},
 		}})
