@@ -312,3 +312,7 @@ func (s *Service) sourceName(id int64) (string, bool) {
 	}
 	return si.name, true
 }
+
+// Reach lists the data sources a global policy applies to in the index as
+// it stands (without reading the change log first).
+func (s *Service) Reach(policyID int64) []int64 { return s.index().AppliesTo(policyID) }
