@@ -141,6 +141,12 @@ func TestPurposes(t *testing.T) {
 			{map[string]any{"name": "Root", "subpurposes": []any{"Root.A.B"}}, "subpurposes[0].name"},
 			{map[string]any{"name": "Root", "subpurposes": []any{"Root.A", "Root.A"}}, "subpurposes[1].name"},
 		}
+		var before struct {
+			Count int `json:"count"`
+		}
+		f.call(200, "GET", "/governance/purpose?includeDeleted=true", nil, &before)
+		last, err := f.app.DB.LastChangeID(f.ctx)
+		f.must(err)
 		for _, b := range bad {
 			fields := f.refused(422, "POST", "/api/v2/purpose", b.body)
 			if !contains(fields, b.field) {
@@ -154,6 +160,13 @@ func TestPurposes(t *testing.T) {
 		}
 		if f.purposeNamed("Purpose Hierarchy").Name != "Purpose Hierarchy" {
 			t.Fatal("a refused rename renamed")
+		}
+		var afterBad struct {
+			Count int `json:"count"`
+		}
+		f.call(200, "GET", "/governance/purpose?includeDeleted=true", nil, &afterBad)
+		if now, _ := f.app.DB.LastChangeID(f.ctx); now != last || afterBad.Count != before.Count {
+			t.Fatalf("refused purposes changed something: %d purposes (was %d), change %d (was %d)", afterBad.Count, before.Count, now, last)
 		}
 
 		// Policies must name existing purposes; a purpose in use can be
