@@ -42,7 +42,12 @@ const changePage = 1000
 // Sync applies every change committed since the last call and announces
 // what changed. The decision endpoints call it first, so that a change is
 // reflected in the next decision; the loop of Run calls it periodically.
-func (s *Service) Sync(ctx context.Context) error {
+func (s *Service) Sync(ctx context.Context) error { return s.sync(ctx, false) }
+
+// sync is Sync; with expire it also announces the data sources whose
+// subscriptions expired since the last time (grants themselves always
+// compare expirations with the clock).
+func (s *Service) sync(ctx context.Context, expire bool) error {
 	f := &s.follow
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -64,18 +69,23 @@ func (s *Service) Sync(ctx context.Context) error {
 		}
 		from = page[len(page)-1].ID
 	}
-	now := store.Now()
-	expiring, err := access.ExpiringBetween(ctx, &s.db.Queries, f.expiredUpTo, now)
-	if err != nil {
-		return err
-	}
-	for _, id := range expiring {
-		b.touched[id] = true
+	var expiredUpTo time.Time
+	if expire {
+		expiredUpTo = store.Now()
+		expiring, err := access.ExpiringBetween(ctx, &s.db.Queries, f.expiredUpTo, expiredUpTo)
+		if err != nil {
+			return err
+		}
+		for _, id := range expiring {
+			b.touched[id] = true
+		}
 	}
 	if err := s.execute(ctx, b); err != nil {
 		return err // nothing is marked applied: the same changes are tried again
 	}
-	f.expiredUpTo = now
+	if expire {
+		f.expiredUpTo = expiredUpTo
+	}
 	for _, id := range ids {
 		f.seen[id] = true
 	}

@@ -239,7 +239,7 @@ func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {
-		if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+		if err := s.sync(ctx, true); err != nil && ctx.Err() == nil {
 			s.log.Warn("follow the change log", "error", err)
 		}
 		select {
