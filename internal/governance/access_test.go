@@ -51,6 +51,7 @@ func grantsOf(t *testing.T, f *fixture, ds int64) map[int64]string {
 func TestManualGrantsAndGrants(t *testing.T) {
 	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
 		f := fixtureOf(t, env)
+		defer f.audited()
 		rec := record(f.app)
 		ownerID, ownerKey := env.NewUser(t, "owner@example.com")
 		f.users["owner@example.com"] = ownerID

@@ -266,6 +266,14 @@ func (f *fixture) dropDataSource(id int64) {
 	}))
 }
 
+// audited asserts that every change wrote its own audit record.
+func (f *fixture) audited() {
+	f.t.Helper()
+	if n := f.app.API.AuditFallbacks(); n != 0 {
+		f.t.Errorf("%d changes wrote no audit record of their own", n)
+	}
+}
+
 // sync applies the change log now.
 func (f *fixture) sync() {
 	f.t.Helper()

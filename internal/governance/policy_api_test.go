@@ -34,6 +34,7 @@ type saveJSON struct {
 func TestPolicyEndpoints(t *testing.T) {
 	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
 		f := fixtureOf(t, env)
+		defer f.audited()
 		f.makeTags("Discovered.Passport", "Discovered.Person Name")
 		f.group("HR")
 		people := f.dataSource(dsSpec{Name: "people", Columns: []policy.Column{{Name: "passport", Tags: []string{"Discovered.Passport"}},
@@ -177,6 +178,7 @@ func TestPolicyEndpoints(t *testing.T) {
 func TestLocalPoliciesAndOwnerApplication(t *testing.T) {
 	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
 		f := fixtureOf(t, env)
+		defer f.audited()
 		ownerID, ownerKey := env.NewUser(t, "owner@example.com")
 		f.users["owner@example.com"] = ownerID
 		_, strangerKey := env.NewUser(t, "stranger@example.com")

@@ -42,6 +42,7 @@ func (f *fixture) purposeNamed(name string) purposeView {
 func TestPurposes(t *testing.T) {
 	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
 		f := fixtureOf(t, env)
+		defer f.audited()
 		// The built-in purposes.
 		var names []map[string]any
 		f.call(200, "GET", "/api/v2/purpose", nil, &names)
