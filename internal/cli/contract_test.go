@@ -5,13 +5,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custosdata/custos/internal/server/servertest"
 )
 
 // The Contract tests run the commands whose endpoints the server does not
 // serve yet against a stand-in that checks every request (method, escaped
 // path, query, body) and answers with the reference's example responses;
 // they assert the exact output of every example of the reference. When the
-// endpoints land, point them at servertest instead.
+// endpoints land, point them at servertest instead (as the policy and
+// purpose tests are).
 
 const dataSourceFile = `connectionKey: 'a connection key'
 connection:
@@ -104,37 +107,38 @@ const policyJSON = `{"name":"Conditional Masking","policyKey":"data conditional 
 	"maskingConfig":{"type":"Hash"}}}]}],"circumstanceOperator":"all","circumstances":[{"type":"columnTags","columnTag":"Discovered.Passport"},
 	{"type":"columnTags","columnTag":"Discovered.Country"}]}`
 
+// TestContractPolicy runs every documented policy command against a real
+// server.
 func TestContractPolicy(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Discovered.Passport"},
+		map[string]any{"name": "Discovered.Country"}}})
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "test-policy.yml", policyFile)
+	other := writeFile(t, dir, "other-policy.yml", "name: Test\npolicyKey: Test\ntype: subscription\nactions:\n  type: anyone\n  description: Rationale\ncircumstances:\n- type: tags\n  tag: Discovered\n")
 	out := filepath.Join(dir, "policy-folder")
-	s.on(
-		expect{method: "GET", path: "/api/v2/policy", answer: `[{"policyKey":"New Column Added","name":"New Column Added","type":"subscription","actions":{"type":"manual"}}]`},
-		expect{method: "POST", path: "/api/v2/policy", body: policyJSON, answer: `{"dryRun":false,"creating":true,"updating":false,"policyId":4}`},
-		expect{method: "POST", path: "/api/v2/policy", query: "dryRun=true&reCertify=true", body: policyJSON, answer: `{"dryRun":true,"creating":false,"updating":true,"policyId":4}`},
-		expect{method: "POST", path: "/api/v2/policy/data%20conditional%20masking/rename", body: `{"newPolicyKey":"Data Masking"}`,
-			answer: `{"oldPolicyKey":"data conditional masking","newPolicyKey":"Data Masking"}`},
-		expect{method: "GET", path: "/api/v2/policy", answer: `[{"name":"Test","policyKey":"Test","type":"subscription","actions":{"type":"anyone","description":"Rationale"},"circumstances":[{"type":"tags","tag":"Discovered"}]}]`},
-		expect{method: "DELETE", path: "/api/v2/policy/Data%20Masking", query: "dryRun=true", answer: `{"dryRun":true,"deleting":"Data Masking"}`},
-		expect{method: "DELETE", path: "/api/v2/policy/Data%20Masking", answer: `{"dryRun":false,"deleting":"Data Masking"}`},
-	)
-	check(t, c.ok("policy", "list"), "New Column Added\n")
-	check(t, c.ok("policy", "save", file), `{"dryRun":false,"creating":true,"updating":false,"policyId":4}`+"\n")
-	check(t, c.ok("policy", "save", file, "--dryRun", "--reCertify"), `{"dryRun":true,"creating":false,"updating":true,"policyId":4}`+"\n")
+	check(t, c.ok("policy", "list"), "")
+	check(t, c.ok("policy", "save", file), `{"dryRun":false,"creating":true,"updating":false,"policyId":1}`+"\n")
+	check(t, c.ok("policy", "save", file, "--dryRun", "--reCertify"), `{"dryRun":true,"creating":false,"updating":true,"policyId":1}`+"\n")
+	check(t, c.ok("policy", "list"), "data conditional masking\n")
 	check(t, c.ok("policy", "rename", "data conditional masking", "Data Masking"), `{"oldPolicyKey":"data conditional masking","newPolicyKey":"Data Masking"}`+"\n")
-	check(t, c.ok("policy", "clone", out), "Cloning all global policies...\nCloning: Test to "+filepath.Join(out, "policy", "Test.yaml")+"\n")
+	check(t, c.ok("policy", "save", other), `{"dryRun":false,"creating":true,"updating":false,"policyId":2}`+"\n")
+	check(t, c.ok("policy", "clone", out), "Cloning all global policies...\nCloning: Data Masking to "+filepath.Join(out, "policy", "Data Masking.yaml")+
+		"\nCloning: Test to "+filepath.Join(out, "policy", "Test.yaml")+"\n")
 	data, err := os.ReadFile(filepath.Join(out, "policy", "Test.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, string(data), "name: Test\npolicyKey: Test\ntype: subscription\nactions:\n  type: anyone\n  description: Rationale\ncircumstances:\n- type: tags\n  tag: Discovered\n")
+	check(t, string(data), "policyKey: Test\nname: Test\ntype: subscription\nactions:\n  type: anyone\n  automaticSubscription: false\n  allowDiscovery: false\n  description: Rationale\ncircumstances:\n- type: tags\n  tag: Discovered\nstaged: false\n")
+	// A cloned file saves back as the same policy.
+	check(t, c.ok("policy", "save", filepath.Join(out, "policy", "Data Masking.yaml")), `{"dryRun":false,"creating":false,"updating":true,"policyId":1}`+"\n")
 	check(t, c.ok("policy", "delete", "Data Masking", "--dryRun"), `{"dryRun":true,"deleting":"Data Masking"}`+"\n")
 	check(t, c.ok("policy", "delete", "Data Masking"), `{"dryRun":false,"deleting":"Data Masking"}`+"\n")
+	check(t, c.ok("policy", "list"), "Test\n")
+	c.fails(1, `Error: status code: 404 message: the policy key "Data Masking" was not found`, "policy", "delete", "Data Masking")
 	// The clone directory is not empty any more: refused before any request.
 	c.fails(2, "Error: the output directory "+out+" is not empty: use --force to overwrite files in it", "policy", "clone", out)
-	s.done()
 }
 
 func check(t *testing.T, got, want string) {
@@ -188,22 +192,19 @@ func TestContractProject(t *testing.T) {
 	s.done()
 }
 
+// TestContractPurpose runs every documented purpose command against a real
+// server.
 func TestContractPurpose(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	file := writeFile(t, t.TempDir(), "test-purpose.yml", "name: Demo Purpose\nacknowledgement: You promise not to share this data outside the project.\ndescription: This project is only to be used for departmental data.\n")
-	body := `{"name":"Demo Purpose","acknowledgement":"You promise not to share this data outside the project.","description":"This project is only to be used for departmental data."}`
-	s.on(
-		expect{method: "GET", path: "/api/v2/purpose", answer: `[{"name":"Re-identification Prohibited"},{"name":"Re-identification Prohibited.CCPA"},{"name":"Re-identification Prohibited.Safe Harbor Method"},{"name":"Use Case Outside De-identification"}]`},
-		expect{method: "POST", path: "/api/v2/purpose", body: body, answer: `{"dryRun":false,"creating":true,"updating":false,"purposeId":8}`},
-		expect{method: "POST", path: "/api/v2/purpose", query: "reAcknowledgeRequired=true", body: body, answer: `{"dryRun":false,"creating":false,"updating":true,"purposeId":8}`},
-		expect{method: "DELETE", path: "/api/v2/purpose/Demo%20Purpose", answer: `{"dryRun":false,"deleting":["Demo Purpose"]}`},
-	)
 	check(t, c.ok("purpose", "list"), "Re-identification Prohibited\nRe-identification Prohibited.CCPA\nRe-identification Prohibited.Safe Harbor Method\nUse Case Outside De-identification\n")
-	check(t, c.ok("purpose", "save", file), `{"dryRun":false,"creating":true,"updating":false,"purposeId":8}`+"\n")
-	check(t, c.ok("purpose", "save", file, "--reAcknowledge"), `{"dryRun":false,"creating":false,"updating":true,"purposeId":8}`+"\n")
+	check(t, c.ok("purpose", "save", file), `{"dryRun":false,"creating":true,"updating":false,"purposeId":5}`+"\n")
+	check(t, c.ok("purpose", "save", file, "--reAcknowledge"), `{"dryRun":false,"creating":false,"updating":true,"purposeId":5}`+"\n")
+	check(t, c.ok("purpose", "list"), "Demo Purpose\nRe-identification Prohibited\nRe-identification Prohibited.CCPA\nRe-identification Prohibited.Safe Harbor Method\nUse Case Outside De-identification\n")
+	check(t, c.ok("purpose", "delete", "Demo Purpose", "--dryRun"), `{"dryRun":true,"deleting":["Demo Purpose"]}`+"\n")
 	check(t, c.ok("purpose", "delete", "Demo Purpose"), `{"dryRun":false,"deleting":["Demo Purpose"]}`+"\n")
-	s.done()
+	c.fails(1, `Error: status code: 404 message: purpose "Demo Purpose" does not exist`, "purpose", "delete", "Demo Purpose")
 }
 
 // TestContractAPIExamples runs the `immuta api` examples whose endpoints

@@ -200,6 +200,9 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 		if err := tx.SetUserPermissions(ctx, u.ID, in.Permissions); err != nil {
 			return err
 		}
+		if err := tx.AppendChange(ctx, "userCreated", "user", idString(u.ID)); err != nil {
+			return err
+		}
 		var err error
 		out, err = view(ctx, &tx.Queries, u)
 		return err

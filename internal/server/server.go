@@ -16,10 +16,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custosdata/custos/internal/access"
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/auditexport"
 	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/catalog/discovery"
+	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -42,6 +44,10 @@ type App struct {
 	API       *api.Server
 	// AuditExport exports the audit trail on each configuration's interval.
 	AuditExport *auditexport.Service
+	// Governance holds the policy engine and decides; Access keeps
+	// subscriptions.
+	Governance *governance.Service
+	Access     *access.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -85,6 +91,14 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
 	a.API.AuditExportRoutes(a.AuditExport)
 	a.AddBackground(a.AuditExport.Run)
+	a.Governance = governance.New(db, governance.Options{Log: log, Registry: a.API.Prometheus()})
+	if err := a.Governance.Load(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load the policy engine: %w", err)
+	}
+	a.Access = access.New(db, a.Governance)
+	a.API.GovernanceRoutes(a.Governance, a.Access)
+	a.AddBackground(a.Governance.Run)
 	return a, nil
 }
 

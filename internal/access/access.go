@@ -1,0 +1,172 @@
+// Package access owns the subscription state model: who is owner, expert or
+// subscriber of a data source (a user, or a group standing for its members),
+// with a READ or WRITE grant and an optional expiration, and who is pending
+// or denied. Rows are made by hand (the manual grant of POST
+// /dataSource/{id}/access) or by the request workflow; subscriptions that
+// automatic policies give are computed, not stored (see package governance).
+package access
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/custosdata/custos/internal/store"
+)
+
+// ChangeKind is the change-log kind every write of this package appends,
+// with model type datasource and the data source's id.
+const ChangeKind = "accessChanged"
+
+// Model types of a subscriber.
+const (
+	ModelUser  = "user"
+	ModelGroup = "group"
+)
+
+// Entry is one subscription row.
+type Entry struct {
+	store.Access
+	// Override marks a grant made by hand: it stands whatever the data
+	// source's subscription policy says. Other subscriptions hold only
+	// while the subscriber still meets the policy.
+	Override  bool
+	Approvals json.RawMessage
+}
+
+// Grants reports whether the entry gives access at t: an owner, expert or
+// subscriber whose expiration has not passed.
+func (e *Entry) Grants(t time.Time) bool { return e.Access.Active(t) }
+
+const entryColumns = `id, data_source_id, model_type, model_id, state, access_grant, expiration, reason, approved_by,
+	created_at, updated_at, override, approvals`
+
+func scanEntry(row interface{ Scan(...any) error }) (*Entry, error) {
+	var e Entry
+	var approvals store.JSON
+	err := row.Scan(&e.ID, &e.DataSourceID, &e.ModelType, &e.ModelID, &e.State, &e.AccessGrant, &e.Expiration,
+		&e.Reason, &e.ApprovedBy, &e.CreatedAt, &e.UpdatedAt, &e.Override, &approvals)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	e.Approvals = json.RawMessage(approvals)
+	return &e, err
+}
+
+func scanEntries(rows *sql.Rows, err error) ([]*Entry, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Put inserts or replaces the row of a user or group on a data source and
+// sets e.ID. The caller appends the change.
+func Put(ctx context.Context, q *store.Queries, e *Entry) error {
+	var approvals any
+	if len(e.Approvals) > 0 {
+		approvals = string(e.Approvals)
+	}
+	return q.QueryRow(ctx, `INSERT INTO data_source_access (data_source_id, model_type, model_id, state, access_grant,
+		expiration, reason, approved_by, created_at, updated_at, override, approvals)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (data_source_id, model_type, model_id) DO UPDATE SET state = EXCLUDED.state,
+		access_grant = EXCLUDED.access_grant, expiration = EXCLUDED.expiration, reason = EXCLUDED.reason,
+		approved_by = EXCLUDED.approved_by, updated_at = EXCLUDED.updated_at, override = EXCLUDED.override,
+		approvals = EXCLUDED.approvals RETURNING id, created_at`,
+		e.DataSourceID, e.ModelType, e.ModelID, e.State, e.AccessGrant, e.Expiration, e.Reason, e.ApprovedBy,
+		e.CreatedAt, e.UpdatedAt, e.Override, approvals).Scan(&e.ID, &e.CreatedAt)
+}
+
+// OfDataSources returns the rows of the given data sources (all rows when
+// ids is nil), ordered by data source and id.
+func OfDataSources(ctx context.Context, q *store.Queries, ids []int64) ([]*Entry, error) {
+	var a store.Args
+	where := ""
+	if ids != nil {
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		where = ` WHERE data_source_id IN ` + store.List(&a, ids)
+	}
+	return scanEntries(q.Query(ctx, `SELECT `+entryColumns+` FROM data_source_access`+where+
+		` ORDER BY data_source_id, id`, a...))
+}
+
+// OfModels returns the rows of the given users or groups on every data source.
+func OfModels(ctx context.Context, q *store.Queries, modelType string, ids []int64) ([]*Entry, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var a store.Args
+	typ := a.Add(modelType)
+	return scanEntries(q.Query(ctx, `SELECT `+entryColumns+` FROM data_source_access WHERE model_type = `+typ+
+		` AND model_id IN `+store.List(&a, ids)+` ORDER BY data_source_id, id`, a...))
+}
+
+// ExpiringBetween lists the data sources with a row whose expiration falls
+// in (after, until]: their grants end in that window.
+func ExpiringBetween(ctx context.Context, q *store.Queries, after, until time.Time) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT data_source_id FROM data_source_access WHERE expiration > $1
+		AND expiration <= $2 ORDER BY data_source_id`, after, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// OwnedBy lists the data sources the given user or group is an owner of.
+func OwnedBy(ctx context.Context, q *store.Queries, modelType string, id int64) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT data_source_id FROM data_source_access WHERE model_type = $1 AND model_id = $2
+		AND state = 'owner' ORDER BY data_source_id`, modelType, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var ds int64
+		if err := rows.Scan(&ds); err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, rows.Err()
+}
+
+// IsOwner reports whether the user owns the data source, directly or
+// through a group, with an owner row that has not expired.
+func IsOwner(ctx context.Context, q *store.Queries, dataSourceID, userID int64) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM data_source_access WHERE data_source_id = $1 AND state = 'owner'
+		AND (expiration IS NULL OR expiration > $3) AND ((model_type = 'user' AND model_id = $2)
+		OR (model_type = 'group' AND model_id IN (SELECT group_id FROM group_members WHERE user_id = $2)))`,
+		dataSourceID, userID, store.Now()).Scan(&n)
+	return n > 0, err
+}
+
+// AppendChange records that the subscriptions of a data source changed.
+func AppendChange(ctx context.Context, q *store.Queries, dataSourceID int64) error {
+	return q.AppendChange(ctx, ChangeKind, "datasource", strconv.FormatInt(dataSourceID, 10))
+}

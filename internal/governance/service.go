@@ -1,0 +1,318 @@
+// Package governance owns global policies, data sources' own policies
+// (policy handlers), purposes, and the engine service: one policy.Index per
+// server process, loaded from the store at start and kept current by
+// following the store's change log, so that every server sharing a store
+// decides alike. It answers the decision endpoints and implements what
+// enforcement consumes (Plan, Grants, Entitlements, Subscribe,
+// SubscribeUsers).
+package governance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/custosdata/custos/internal/policy"
+	"github.com/custosdata/custos/internal/store"
+)
+
+// Options tune the service.
+type Options struct {
+	Log *slog.Logger
+	// Registry receives the service's metrics; nil registers none.
+	Registry prometheus.Registerer
+	// PollInterval is how often the change log is read; default 500ms.
+	PollInterval time.Duration
+	// GapTimeout is how long a hole in the change log's ids is waited for
+	// before it is taken for a transaction that rolled back; default 5s.
+	GapTimeout time.Duration
+	// Purposes gives the purposes users act under; nil means none.
+	Purposes PurposeSource
+	// ProjectPurposes gives a project's purposes, for decisions asked as if
+	// the user acted under that project; nil means no project exists.
+	ProjectPurposes func(ctx context.Context, q *store.Queries, projectID int64) ([]string, error)
+}
+
+// Service is the governance service. Create it with New, load it with Load,
+// and run its loop with Run.
+type Service struct {
+	db     *store.DB
+	opts   Options
+	log    *slog.Logger
+	ix     atomic.Pointer[policy.Index]
+	people *people
+	notify *notifier
+
+	// sources are the data sources held by the index, with what the service
+	// needs to know about each beyond its plan.
+	srcMu   sync.RWMutex
+	sources map[int64]*sourceInfo
+
+	follow follower
+
+	recomputed prometheus.Counter
+	applied    prometheus.Counter
+	cursorLag  prometheus.Gauge
+}
+
+// sourceInfo is what the service keeps about a data source in the index.
+type sourceInfo struct {
+	name string
+	// auto is set when the plan admits some users automatically (an
+	// automatic anyone or entitlements subscription), so that computing a
+	// user's grants visits only these data sources.
+	auto bool
+}
+
+// New returns the service; call Load before serving.
+func New(db *store.DB, opts Options) *Service {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 500 * time.Millisecond
+	}
+	if opts.GapTimeout <= 0 {
+		opts.GapTimeout = 5 * time.Second
+	}
+	s := &Service{db: db, opts: opts, log: opts.Log, people: newPeople(), notify: newNotifier(),
+		sources: map[int64]*sourceInfo{}}
+	s.ix.Store(policy.NewIndex())
+	s.follow.seen = map[int64]bool{}
+	s.recomputed = prometheus.NewCounter(prometheus.CounterOpts{Name: "custos_policy_plans_recomputed_total",
+		Help: "Data source plans that changed because a policy, data source, tag or owner changed."})
+	s.applied = prometheus.NewCounter(prometheus.CounterOpts{Name: "custos_policy_changes_applied_total",
+		Help: "Change-log entries the policy engine applied."})
+	s.cursorLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "custos_policy_change_backlog",
+		Help: "Change-log entries above the engine's cursor (waiting behind a gap or not yet read)."})
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(s.recomputed, s.applied, s.cursorLag)
+	}
+	return s
+}
+
+func (s *Service) index() *policy.Index { return s.ix.Load() }
+
+// Load fills the engine from the store in a few set-based queries: the
+// policies, every enabled data source with its columns, tags, owners, own
+// policy and owner-applied policies, and every user's entitlements. It
+// also makes sure the built-in purposes exist.
+func (s *Service) Load(ctx context.Context) error {
+	if err := s.ensureBuiltinPurposes(ctx); err != nil {
+		return fmt.Errorf("create the built-in purposes: %w", err)
+	}
+	s.follow.mu.Lock()
+	defer s.follow.mu.Unlock()
+	// Changes of the last GapTimeout are replayed after the load: a
+	// transaction that started before it may commit after it.
+	var cursor *int64
+	if err := s.db.QueryRow(ctx, `SELECT MAX(id) FROM changes WHERE created_at < $1`,
+		store.Now().Add(-s.opts.GapTimeout)).Scan(&cursor); err != nil {
+		return fmt.Errorf("read the change log: %w", err)
+	}
+	ix := policy.NewIndex()
+	pols, err := allPolicies(ctx, &s.db.Queries)
+	if err != nil {
+		return fmt.Errorf("load policies: %w", err)
+	}
+	for _, sp := range pols {
+		p, err := decodeStored(sp)
+		if err == nil {
+			_, err = ix.UpsertPolicy(sp.ID, p)
+		}
+		if err != nil {
+			s.log.Error("a stored policy does not load; it is ignored", "policy", sp.PolicyKey, "error", err)
+		}
+	}
+	loaded, err := loadSources(ctx, &s.db.Queries, nil)
+	if err != nil {
+		return fmt.Errorf("load data sources: %w", err)
+	}
+	sources := make(map[int64]*sourceInfo, len(loaded))
+	for id, ls := range loaded {
+		if ls.row.Status != store.DataSourceEnabled {
+			continue
+		}
+		ds := s.dataSourceOf(ls)
+		if _, err := ix.UpsertDataSource(ds); err != nil {
+			s.log.Error("a data source does not load into the policy engine", "dataSource", id, "error", err)
+			continue
+		}
+		plan, _ := ix.Plan(id)
+		sources[id] = &sourceInfo{name: ls.row.Name, auto: hasAutomatic(plan)}
+	}
+	if _, _, err := s.people.load(ctx, &s.db.Queries, nil, s.opts.Purposes); err != nil {
+		return fmt.Errorf("load users: %w", err)
+	}
+	s.ix.Store(ix)
+	s.srcMu.Lock()
+	s.sources = sources
+	s.srcMu.Unlock()
+	s.follow.cursor, s.follow.seen, s.follow.hole = 0, map[int64]bool{}, time.Time{}
+	if cursor != nil {
+		s.follow.cursor = *cursor
+	}
+	s.follow.expiredUpTo = store.Now()
+	s.recomputed.Add(float64(len(sources)))
+	s.notify.announce(nil, nil, true, true)
+	return nil
+}
+
+// dataSourceOf turns a loaded data source into the engine's input.
+func (s *Service) dataSourceOf(ls *loadedSource) policy.DataSource {
+	ds := policy.DataSource{ID: ls.row.ID, Name: ls.row.Name, CreatedAt: ls.row.CreatedAt, Tags: ls.tags,
+		OwnerGroups: ls.ownerGroups, AppliedPolicies: ls.applied, Columns: make([]policy.Column, len(ls.columns))}
+	if ls.row.Server != nil {
+		ds.Server = *ls.row.Server
+	}
+	for _, o := range ls.ownerUsers {
+		ds.OwnerUsers = append(ds.OwnerUsers, policy.UserRef{IAMID: o.iamid, Username: o.userid})
+	}
+	names := map[string]bool{}
+	for i, c := range ls.columns {
+		ds.Columns[i] = policy.Column{Name: c.name, Type: c.typ, Tags: c.tags}
+		names[c.name] = true
+	}
+	if ls.row.EventTimeColumn != nil && names[*ls.row.EventTimeColumn] {
+		ds.EventTimeColumn = *ls.row.EventTimeColumn
+	}
+	if len(ls.local) > 0 {
+		lp, err := policy.DecodeLocalV1(ls.local)
+		if err != nil {
+			s.log.Error("a stored policy handler does not load; the data source is governed without it",
+				"dataSource", ls.row.ID, "handler", ls.handlerID, "error", err)
+		} else {
+			ds.Local = lp
+		}
+	}
+	return ds
+}
+
+// decodeStored reads a stored policy document.
+func decodeStored(sp *storedPolicy) (*policy.Policy, error) {
+	var p policy.Policy
+	if err := json.Unmarshal(sp.Document, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// hasAutomatic reports whether a plan admits some users without asking.
+func hasAutomatic(p *policy.Plan) bool {
+	if p == nil {
+		return false
+	}
+	auto := func(a *policy.Access) bool {
+		return a != nil && a.AutomaticSubscription && (a.Type == policy.SubAnyone || a.Type == policy.SubEntitlements)
+	}
+	return auto(p.Read) || auto(p.Write)
+}
+
+// SetPurposeSources plugs in where users' purposes come from (their
+// current project) and a project's purposes, and reloads every user.
+func (s *Service) SetPurposeSources(ctx context.Context, users PurposeSource,
+	projects func(ctx context.Context, q *store.Queries, projectID int64) ([]string, error)) error {
+	s.follow.mu.Lock()
+	defer s.follow.mu.Unlock()
+	s.opts.Purposes, s.opts.ProjectPurposes = users, projects
+	before, after, err := s.people.load(ctx, &s.db.Queries, nil, users)
+	if err != nil {
+		return err
+	}
+	ds, err := s.grantDiff(ctx, before, after)
+	if err != nil {
+		return err
+	}
+	s.notify.announce(ds, nil, false, true)
+	return nil
+}
+
+// Run follows the change log and delivers announcements until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	go s.notify.run(ctx)
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	for {
+		if err := s.sync(ctx, true); err != nil && ctx.Err() == nil {
+			s.log.Warn("follow the change log", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Subscribe registers fn, called asynchronously with the ids of data
+// sources whose plan or grants may have changed (nil: all of them).
+func (s *Service) Subscribe(fn func(dataSourceIDs []int64)) { s.notify.subscribe(fn) }
+
+// SubscribeUsers registers fn, called asynchronously with the ids of users
+// whose entitlements, database role or enabled state may have changed (nil:
+// all of them).
+func (s *Service) SubscribeUsers(fn func(userIDs []int64)) { s.notify.subscribeUsers(fn) }
+
+// Plan returns the current plan of an enabled data source.
+func (s *Service) Plan(dataSourceID int64) (*policy.Plan, bool) {
+	p, ok := s.index().Plan(dataSourceID)
+	if !ok || p == nil {
+		return nil, false
+	}
+	return p, true
+}
+
+// Entitlements returns what the engine evaluates the given users with
+// (every enabled user when ids is nil). Disabled and unknown users are
+// absent from the result.
+func (s *Service) Entitlements(ctx context.Context, userIDs []int64) (map[int64]policy.User, error) {
+	out := map[int64]policy.User{}
+	if userIDs == nil {
+		for _, u := range s.people.enabled() {
+			if pu, ok := s.people.user(u.id); ok {
+				out[u.id] = pu
+			}
+		}
+		return out, nil
+	}
+	for _, id := range userIDs {
+		if pu, ok := s.people.user(id); ok {
+			out[id] = pu
+		}
+	}
+	return out, nil
+}
+
+// sourceIDs lists the data sources held by the index.
+func (s *Service) sourceIDs(onlyAuto bool) []int64 {
+	s.srcMu.RLock()
+	defer s.srcMu.RUnlock()
+	out := make([]int64, 0, len(s.sources))
+	for id, si := range s.sources {
+		if !onlyAuto || si.auto {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// sourceName returns the name of a data source held by the index.
+func (s *Service) sourceName(id int64) (string, bool) {
+	s.srcMu.RLock()
+	defer s.srcMu.RUnlock()
+	si := s.sources[id]
+	if si == nil {
+		return "", false
+	}
+	return si.name, true
+}
+
+// Reach lists the data sources a global policy applies to in the index as
+// it stands (without reading the change log first).
+func (s *Service) Reach(policyID int64) []int64 { return s.index().AppliesTo(policyID) }
