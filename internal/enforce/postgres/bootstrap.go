@@ -58,7 +58,9 @@ type SQLError struct {
 	Statement string
 }
 
-func (e *SQLError) Error() string { return fmt.Sprintf("%s (SQLSTATE %s) in: %s", e.Message, e.Code, e.Statement) }
+func (e *SQLError) Error() string {
+	return fmt.Sprintf("%s (SQLSTATE %s) in: %s", e.Message, e.Code, e.Statement)
+}
 
 // Privilege reports whether the server refused for lack of a privilege.
 func (e *SQLError) Privilege() bool { return e.Code == "42501" }

@@ -160,7 +160,7 @@ func policies(ctx context.Context, q querier, tables []uint32) (map[uint32]map[s
 
 // state is what custos recorded in the system tables.
 type state struct {
-	views  map[int64]*viewState  // by data source
+	views  map[int64]*viewState   // by data source
 	tables map[uint32]*tableState // by table oid
 	grants map[grantKey]bool
 }

@@ -23,18 +23,18 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // env is a governed copy of the sample database with custos set up in it.
 type env struct {
-	t     *testing.T
-	ctx   context.Context
-	srv   *pgtest.Server
-	dsn   string
+	t      *testing.T
+	ctx    context.Context
+	srv    *pgtest.Server
+	dsn    string
 	dbname string
-	db    *Database
-	sys   pgsql.System
-	ix    *policy.Index
-	srcs  map[int64]*Source
-	ents  map[string]Entitlement
-	roles map[string]string // role -> password
-	polID int64
+	db     *Database
+	sys    pgsql.System
+	ix     *policy.Index
+	srcs   map[int64]*Source
+	ents   map[string]Entitlement
+	roles  map[string]string // role -> password
+	polID  int64
 }
 
 func newEnv(t *testing.T) *env {

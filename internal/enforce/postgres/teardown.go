@@ -32,7 +32,9 @@ func (rc *run) orphans() error {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		v := rc.st.views[id]
-		err := rc.tx(func(tx pgx.Tx) error { return dropView(rc.ctx, tx, rc.sys, v, rc.rels[ref{v.Schema, v.Name}], rc.change) })
+		err := rc.tx(func(tx pgx.Tx) error {
+			return dropView(rc.ctx, tx, rc.sys, v, rc.rels[ref{v.Schema, v.Name}], rc.change)
+		})
 		if err != nil {
 			return fmt.Errorf("remove the view of data source %d: %w", id, err)
 		}
