@@ -25,7 +25,10 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 	}
 	raw := r.col(c.Name)
 	rawOut := raw
-	if out == KindText && c.Kind != KindText {
+	if out == KindText && !preservesAll(cp) {
+		// Masks give text: the column is text for everyone (char(n) and
+		// varchar(n) included, so the view's type does not depend on
+		// PostgreSQL's type resolution).
 		rawOut = raw + "::pg_catalog.text"
 	}
 	var whens []string
@@ -72,6 +75,19 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 		final = rawOut
 	}
 	return "CASE " + strings.Join(whens, " ") + " ELSE " + final + " END", nil
+}
+
+// preservesAll reports whether every mask of the column keeps plain text
+// text: only then is the raw value left uncast.
+func preservesAll(cp *policy.ColumnPlan) bool {
+	for _, m := range cp.Masks {
+		switch m.Masking.Type {
+		case policy.MaskNull, policy.MaskKAnonymization:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (r *renderer) typedNull(c Column, out Kind) string {

@@ -216,13 +216,9 @@ func (r *renderer) warnf(format string, args ...any) {
 // col renders a reference to a column of the source relation.
 func (r *renderer) col(name string) string { return r.qualify + mustIdent(name) }
 
-// colText renders a column as text.
-func (r *renderer) colText(c Column) string {
-	if c.Kind == KindText {
-		return r.col(c.Name)
-	}
-	return r.col(c.Name) + "::pg_catalog.text"
-}
+// colText renders a column as text (char(n) and varchar(n) included, so
+// that expressions over it are text whatever the column's own type).
+func (r *renderer) colText(c Column) string { return r.col(c.Name) + "::pg_catalog.text" }
 
 // secret renders a read of a secret, evaluated once per query.
 func (r *renderer) secret(name string) string {

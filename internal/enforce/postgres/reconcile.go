@@ -403,6 +403,7 @@ type srcTx struct {
 	change func(string, ...any)
 	drift  func(string, ...any)
 
+	prev           *viewState // custos's record before this transaction
 	view           *viewState
 	table          *tableState
 	onboarded      bool // custos started governing the table in this transaction
@@ -412,6 +413,7 @@ type srcTx struct {
 func (w *srcTx) exec(stmt string, args ...any) error { return exec(w.rc.ctx, w.tx, stmt, args...) }
 
 func (w *srcTx) run() error {
+	w.prev = w.rc.st.views[w.s.DataSourceID]
 	if err := w.schema(); err != nil {
 		return err
 	}
@@ -682,11 +684,11 @@ func (w *srcTx) rowSecurity() error {
 				return p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == "public" && p.Using == md5True && p.Check == md5True
 			}})
 	}
-	filterUpToDate := w.view.FilterDef != nil && w.view.Rendered == w.r.Fingerprint
+	filterUpToDate := w.prev != nil && w.prev.FilterDef != nil && w.prev.Rendered == w.r.Fingerprint
 	specs = append(specs, spec{pgsql.PolicyRowFilter,
 		"CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
 		func(p *rlsPolicy) bool {
-			return filterUpToDate && !p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == *w.view.FilterDef
+			return filterUpToDate && !p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == *w.prev.FilterDef
 		}})
 	for _, sp := range specs {
 		p := pols[sp.name]
@@ -700,7 +702,7 @@ func (w *srcTx) rowSecurity() error {
 			if err := w.exec("DROP POLICY " + quoteOr(sp.name) + " ON " + tbl); err != nil {
 				return err
 			}
-		} else if sp.name == pgsql.PolicyRowFilter && w.view.FilterDef != nil {
+		} else if sp.name == pgsql.PolicyRowFilter && w.prev != nil && w.prev.FilterDef != nil {
 			w.drift("policy %s on %s was dropped by hand", sp.name, tbl)
 		}
 		if err := w.exec(sp.stmt); err != nil {
