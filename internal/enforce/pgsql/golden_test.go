@@ -39,7 +39,7 @@ var kindNames = map[string]Kind{"text": KindText, "int2": KindInt2, "int4": Kind
 	"numeric": KindNumeric, "float4": KindFloat4, "float8": KindFloat8, "date": KindDate, "timestamp": KindTimestamp,
 	"timestamptz": KindTimestampTZ, "bool": KindBool, "other": KindOther}
 
-var testSystem = System{Schema: "custos", Role: "custos_shop", Crypto: "custos"}
+var testSystem = System{Schema: "custos", Role: "custos_shop"}
 
 // planFor builds the engine's plan for a case.
 func planFor(t *testing.T, gc *goldenCase) (*policy.Plan, Source) {

@@ -14,7 +14,7 @@ const Version = "1"
 // table nor name the schema it is in; views read it as their owner.
 const (
 	SecretHashSalt      = "hash_salt"      // Hash masking
-	SecretReversibleKey = "reversible_key" // Reversible masking (AES-256)
+	SecretReversibleKey = "reversible_key" // Reversible masking
 	SecretFPMKey        = "fpm_key"        // Format Preserving Masking
 	SecretRandomSeed    = "random_seed"    // Randomized Response
 )
@@ -32,8 +32,6 @@ const (
 type System struct {
 	Schema string // the system schema, e.g. "custos"
 	Role   string // the NOLOGIN role owning every custos object, e.g. "custos_shop"
-	// Crypto is the schema of the pgcrypto extension (Reversible masking).
-	Crypto string
 	// AuditRole, when set, is the pgaudit.role whose privileges select what
 	// pgaudit logs.
 	AuditRole string
@@ -49,7 +47,7 @@ func ValidName(s string) bool { return len(s) <= MaxIdentLen && safeName.MatchSt
 
 // Validate checks the names.
 func (s System) Validate() error {
-	for _, n := range []struct{ what, v string }{{"system schema", s.Schema}, {"system role", s.Role}, {"pgcrypto schema", s.Crypto}} {
+	for _, n := range []struct{ what, v string }{{"system schema", s.Schema}, {"system role", s.Role}} {
 		if _, err := Ident(n.v); err != nil {
 			return fmt.Errorf("%s: %w", n.what, err)
 		}
@@ -72,9 +70,6 @@ type BootstrapOptions struct {
 	// Member is the role custos connects as; it is made a member of the
 	// system role so that it can act as the owner of custos objects.
 	Member string
-	// CreatePgcrypto creates the pgcrypto extension in the system schema
-	// (when the database does not have it yet).
-	CreatePgcrypto bool
 	// Database is the governed database's name, needed to point pgaudit at
 	// the audit role.
 	Database string
@@ -101,18 +96,14 @@ func Bootstrap(s System, o BootstrapOptions) ([]string, error) {
 	}
 	add("CREATE SCHEMA %s AUTHORIZATION %s", schema, role)
 	add("REVOKE ALL ON SCHEMA %s FROM PUBLIC", schema)
-	if o.CreatePgcrypto {
-		add("CREATE EXTENSION pgcrypto WITH SCHEMA %s", schema)
-	}
 	// Everything else is created as the system role, which then owns it.
 	add("SET LOCAL ROLE %s", role)
 	out = append(out, systemTables(s)...)
 	out = append(out, Functions(s)...)
 	add(`INSERT INTO %s (name, value)
-SELECT n, pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex')
+SELECT n, pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex')
 FROM pg_catalog.unnest(%s) AS n`, s.obj("secrets"), mustTextArray(secretNames))
-	add("INSERT INTO %s (key, value) VALUES ('version', %s), ('pgcrypto_created', %s)", s.obj("meta"),
-		mustLiteral(Version), mustLiteral(fmt.Sprint(o.CreatePgcrypto)))
+	add("INSERT INTO %s (key, value) VALUES ('version', %s)", s.obj("meta"), mustLiteral(Version))
 	add("RESET ROLE")
 	if s.AuditRole != "" {
 		stmts, err := AuditSetup(s, o.Database)
@@ -202,7 +193,6 @@ func systemTables(s System) []string {
 // Bodies are SQL-standard (BEGIN ATOMIC / RETURN): parsed once, at creation,
 // so no name in them is looked up when they run.
 func Functions(s System) []string {
-	crypto := mustIdent(s.Crypto)
 	return []string{
 		// The lookup: the entitlements of role r, defaults when custos has no
 		// row for it, and only for a role the session may act as, so nobody
@@ -221,18 +211,44 @@ END`, s.obj("entitlement"), s.obj("entitlements")),
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(v text, salt bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN pg_catalog.encode(pg_catalog.sha256(salt || pg_catalog.convert_to(v, 'UTF8')), 'hex')`, s.obj("mask_hash")),
-		// Reversible: AES-256 (pgcrypto, deterministic), base64, prefixed.
-		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(v text, k bytea) RETURNS text
+		// XOR of two byte strings of the same length.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(a bytea, b bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT COALESCE(pg_catalog.string_agg(pg_catalog.set_byte('\x00'::bytea, 0, pg_catalog.get_byte(a, i) # pg_catalog.get_byte(b, i)), ''::bytea ORDER BY i), ''::bytea)
+    FROM pg_catalog.generate_series(0, pg_catalog.length(a) - 1) AS i;
+END`, s.obj("xor_bytes")),
+		// A keystream of n bytes: SHA-256 blocks of a key and a nonce.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(k bytea, nonce bytea, n integer) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT pg_catalog.substr(COALESCE(pg_catalog.string_agg(pg_catalog.sha256(k || nonce || pg_catalog.int4send(c)), ''::bytea ORDER BY c), ''::bytea), 1, n)
+    FROM pg_catalog.generate_series(0, (n - 1) / 32) AS c;
+END`, s.obj("keystream")),
+		// Reversible: deterministic encryption with a synthetic nonce (the
+		// first 16 bytes of SHA-256 of the first half of the key and the
+		// value) and a SHA-256 keystream from the second half: equal values
+		// give equal ciphertexts, so masked columns still join; only the key
+		// reverses them. Output: "rev:" and base64 of nonce and ciphertext.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s(v text, k bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN 'rev:' || pg_catalog.translate(pg_catalog.encode(%s.encrypt(pg_catalog.convert_to(v, 'UTF8'), k, 'aes'), 'base64'), pg_catalog.chr(10), '')`,
-			s.obj("mask_reversible"), crypto),
-		// Reversing needs the key: only roles an administrator grants EXECUTE to.
-		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(v text) RETURNS text
+BEGIN ATOMIC
+    SELECT 'rev:' || pg_catalog.translate(pg_catalog.encode(x.nonce || %[2]s(x.m, %[3]s(pg_catalog.substr(k, 33, 32), x.nonce, pg_catalog.length(x.m))), 'base64'), pg_catalog.chr(10), '')
+    FROM (SELECT pg_catalog.convert_to(v, 'UTF8') AS m, pg_catalog.substr(pg_catalog.sha256(pg_catalog.substr(k, 1, 32) || pg_catalog.convert_to(v, 'UTF8')), 1, 16) AS nonce) AS x;
+END`, s.obj("mask_reversible"), s.obj("xor_bytes"), s.obj("keystream")),
+		// Reversing needs the key: only roles an administrator grants EXECUTE
+		// to. A value that was not produced with this key gives NULL.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s(v text) RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 BEGIN ATOMIC
-    SELECT pg_catalog.convert_from(%s.decrypt(pg_catalog.decode(pg_catalog.substr(v, 5), 'base64'), k.value, 'aes'), 'UTF8')
-    FROM %s AS k WHERE k.name = %s AND pg_catalog.left(v, 4) = 'rev:';
-END`, s.obj("unmask_reversible"), crypto, s.obj("secrets"), mustLiteral(SecretReversibleKey)),
+    SELECT CASE WHEN pg_catalog.substr(pg_catalog.sha256(pg_catalog.substr(k.value, 1, 32) || d.m), 1, 16) = d.nonce
+                THEN pg_catalog.convert_from(d.m, 'UTF8') END
+    FROM %[4]s AS k,
+         LATERAL (SELECT pg_catalog.decode(pg_catalog.substr(v, 5), 'base64') AS raw) AS r,
+         LATERAL (SELECT pg_catalog.substr(r.raw, 1, 16) AS nonce,
+                         %[2]s(pg_catalog.substr(r.raw, 17), %[3]s(pg_catalog.substr(k.value, 33, 32), pg_catalog.substr(r.raw, 1, 16), pg_catalog.length(r.raw) - 16)) AS m) AS d
+    WHERE k.name = %[5]s AND pg_catalog.left(v, 4) = 'rev:';
+END`, s.obj("unmask_reversible"), s.obj("xor_bytes"), s.obj("keystream"), s.obj("secrets"), mustLiteral(SecretReversibleKey)),
 		fmt.Sprintf(`REVOKE ALL ON FUNCTION %s(text) FROM PUBLIC`, s.obj("unmask_reversible")),
 		// Format Preserving Masking: each digit becomes a digit and each ASCII
 		// letter a letter of the same case, drawn from a keyed SHA-256 stream
@@ -266,7 +282,7 @@ RETURN (('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(seed || pg
 }
 
 // FunctionNames lists the functions Functions creates, for drift checks.
-var FunctionNames = []string{"entitlement", "mask_hash", "mask_reversible", "unmask_reversible", "mask_fpm", "unit_random"}
+var FunctionNames = []string{"entitlement", "mask_hash", "xor_bytes", "keystream", "mask_reversible", "unmask_reversible", "mask_fpm", "unit_random"}
 
 // AuditSetup creates the audit role and points pgaudit's object audit at it
 // for the governed database (a superuser's statement).

@@ -149,8 +149,6 @@ type Server struct {
 	Superuser      bool
 	CreateRole     bool
 	CreateOnDB     bool // may create schemas in the database
-	PgcryptoSchema string
-	PgcryptoAvail  bool
 	PgauditLoaded  bool
 	LogLinePrefix  string
 	LogFile        string // pg_current_logfile(), when the server's collector writes one
@@ -164,12 +162,10 @@ func (d *Database) Inspect(ctx context.Context) (*Server, error) {
 	err := d.pool.QueryRow(ctx, `
 		SELECT pg_catalog.current_setting('server_version'), CURRENT_USER::text, r.rolsuper, r.rolcreaterole,
 		       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),
-		       COALESCE((SELECT n.nspname::text FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace WHERE x.extname = 'pgcrypto'), ''),
-		       EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto'),
 		       pg_catalog.current_setting('shared_preload_libraries'),
 		       pg_catalog.current_setting('log_line_prefix')
 		FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER`).Scan(&s.Version, &s.Role, &s.Superuser, &s.CreateRole,
-		&s.CreateOnDB, &s.PgcryptoSchema, &s.PgcryptoAvail, &preload, &s.LogLinePrefix)
+		&s.CreateOnDB, &preload, &s.LogLinePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("inspect the server: %w", err)
 	}

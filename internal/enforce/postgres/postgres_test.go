@@ -55,8 +55,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(db.Close)
 	e := &env{t: t, ctx: ctx, srv: pgtest.Get(t), dsn: dsn, dbname: dbname, db: db, ix: policy.NewIndex(),
 		srcs: map[int64]*Source{}, ents: map[string]Entitlement{}, roles: map[string]string{}}
-	e.sys = pgsql.System{Schema: "custos", Role: "custos_" + dbname, Crypto: "custos"}
-	if err := Bootstrap(ctx, db, e.sys, pgsql.BootstrapOptions{Member: u.User.Username(), CreatePgcrypto: true, Database: dbname}, false); err != nil {
+	e.sys = pgsql.System{Schema: "custos", Role: "custos_" + dbname}
+	if err := Bootstrap(ctx, db, e.sys, pgsql.BootstrapOptions{Member: u.User.Username(), Database: dbname}, false); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	t.Cleanup(func() {
