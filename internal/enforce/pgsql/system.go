@@ -316,3 +316,16 @@ func Script(title string, stmts []string) string {
 	b.WriteString("COMMIT;\n")
 	return b.String()
 }
+
+// Cleanup returns the statements removing custos's system objects after a
+// setup that failed before any view was created.
+func Cleanup(s System, database string) []string {
+	out := []string{"DROP SCHEMA IF EXISTS " + mustIdent(s.Schema) + " CASCADE"}
+	if s.AuditRole != "" {
+		if db, err := Ident(database); err == nil {
+			out = append(out, "ALTER DATABASE "+db+" RESET pgaudit.role")
+		}
+		out = append(out, "DROP ROLE IF EXISTS "+mustIdent(s.AuditRole))
+	}
+	return append(out, "DROP ROLE IF EXISTS "+mustIdent(s.Role))
+}

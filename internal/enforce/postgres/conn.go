@@ -233,3 +233,108 @@ func (d *Database) System(ctx context.Context, sys pgsql.System) (*SystemState, 
 	}
 	return st, nil
 }
+
+// TableName names a table.
+type TableName struct{ Schema, Name string }
+
+// NotManageable lists the given tables that exist and that the connecting
+// role cannot manage (it neither owns them nor belongs to their owner).
+func (d *Database) NotManageable(ctx context.Context, tables []TableName) ([]string, error) {
+	schemas, names := make([]string, len(tables)), make([]string, len(tables))
+	for i, t := range tables {
+		schemas[i], names[i] = t.Schema, t.Name
+	}
+	rows, err := d.pool.Query(ctx, `
+		SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+		FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS s(schema_name, rel_name)
+		JOIN pg_catalog.pg_namespace n ON n.nspname = s.schema_name
+		JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = s.rel_name
+		WHERE NOT pg_catalog.pg_has_role(CURRENT_USER, c.relowner, 'USAGE')
+		ORDER BY 1`, schemas, names)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Pool exposes the connections, for reading the server's log.
+func (d *Database) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return d.pool.QueryRow(ctx, sql, args...)
+}
+
+// AuditUser is the custos user behind a role, as custos last pushed it.
+type AuditUser struct {
+	UserID   int64
+	Username string
+	IAM      string
+}
+
+// AuditMap reads what query audit needs to name what it finds in the log:
+// the governed objects (views and tables, as pgaudit quotes them) with their
+// data source, and the users behind the roles.
+func (d *Database) AuditMap(ctx context.Context, sys pgsql.System) (map[string]int64, map[string]AuditUser, error) {
+	objects := map[string]int64{}
+	rows, err := d.pool.Query(ctx, `
+		SELECT v.data_source_id, pg_catalog.quote_ident(v.view_schema) || '.' || pg_catalog.quote_ident(v.view_name),
+		       COALESCE(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), '')
+		FROM `+sys.Table("views")+` v
+		LEFT JOIN pg_catalog.pg_class c ON c.oid = v.table_oid
+		LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var view, table string
+		if err := rows.Scan(&id, &view, &table); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		objects[view] = id
+		if table != "" {
+			objects[table] = id
+		}
+	}
+	rows.Close()
+	users := map[string]AuditUser{}
+	rows, err = d.pool.Query(ctx, `SELECT role_name::text, user_id, username, iam FROM `+sys.Table("entitlements"))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var role string
+		var u AuditUser
+		if err := rows.Scan(&role, &u.UserID, &u.Username, &u.IAM); err != nil {
+			return nil, nil, err
+		}
+		users[role] = u
+	}
+	return objects, users, rows.Err()
+}
+
+// ServerLog reads the server's current log file through SQL
+// (pg_current_logfile, pg_read_binary_file): it needs the logging collector
+// and a superuser or a member of pg_read_server_files.
+type ServerLog struct{ D *Database }
+
+// Ident names the current log file and gives its size.
+func (l ServerLog) Ident(ctx context.Context) (string, int64, error) {
+	var path *string
+	var size *int64
+	err := l.D.pool.QueryRow(ctx, `SELECT f, (pg_catalog.pg_stat_file(f)).size FROM pg_catalog.pg_current_logfile() AS f`).Scan(&path, &size)
+	if err != nil {
+		return "", 0, err
+	}
+	if path == nil || size == nil {
+		return "", 0, fmt.Errorf("the server writes no log file of its own (logging_collector is off): set config.audit.logPath")
+	}
+	return *path, *size, nil
+}
+
+// Read reads up to n bytes of the log file from off.
+func (l ServerLog) Read(ctx context.Context, path string, off int64, n int) ([]byte, error) {
+	var b []byte
+	err := l.D.pool.QueryRow(ctx, `SELECT pg_catalog.pg_read_binary_file($1, $2, $3)`, path, off, int64(n)).Scan(&b)
+	return b, err
+}

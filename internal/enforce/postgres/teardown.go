@@ -33,7 +33,7 @@ func (rc *run) orphans() error {
 	for _, id := range ids {
 		v := rc.st.views[id]
 		err := rc.tx(func(tx pgx.Tx) error {
-			return dropView(rc.ctx, tx, rc.sys, v, rc.rels[ref{v.Schema, v.Name}], rc.change)
+			return dropView(rc.ctx, tx, rc.sys, v, rc.rels[ref{v.Schema, v.Name}], runner(rc.ctx, tx, nil), rc.change)
 		})
 		if err != nil {
 			return fmt.Errorf("remove the view of data source %d: %w", id, err)
@@ -49,7 +49,9 @@ func (rc *run) orphans() error {
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
 	for _, oid := range stale {
 		ts := rc.st.tables[oid]
-		err := rc.tx(func(tx pgx.Tx) error { return release(rc.ctx, tx, rc.sys, ts, rc.st.grants, rc.change) })
+		err := rc.tx(func(tx pgx.Tx) error {
+			return release(rc.ctx, tx, rc.sys, ts, rc.st.grants, runner(rc.ctx, tx, nil), rc.change)
+		})
 		if err != nil {
 			return fmt.Errorf("give back table %d: %w", oid, err)
 		}
@@ -58,9 +60,25 @@ func (rc *run) orphans() error {
 	return nil
 }
 
+// ddlFunc executes a DDL statement (and records it, for scripts).
+type ddlFunc func(stmt string) error
+
+// runner runs statements in tx, appending each to log when log is not nil.
+func runner(ctx context.Context, tx pgx.Tx, log *[]string) ddlFunc {
+	return func(stmt string) error {
+		if err := exec(ctx, tx, stmt); err != nil {
+			return err
+		}
+		if log != nil {
+			*log = append(*log, stmt)
+		}
+		return nil
+	}
+}
+
 // dropView drops a view custos created (if it is still the one it created)
 // and forgets it.
-func dropView(ctx context.Context, tx pgx.Tx, sys pgsql.System, v *viewState, cur *relation, change func(string, ...any)) error {
+func dropView(ctx context.Context, tx pgx.Tx, sys pgsql.System, v *viewState, cur *relation, ddl ddlFunc, change func(string, ...any)) error {
 	if cur == nil {
 		var oid uint32
 		err := tx.QueryRow(ctx, `SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -72,7 +90,7 @@ func dropView(ctx context.Context, tx pgx.Tx, sys pgsql.System, v *viewState, cu
 		}
 	}
 	if cur != nil && cur.OID == v.ViewOID {
-		if err := exec(ctx, tx, "DROP VIEW "+qualified(v.Schema, v.Name)); err != nil {
+		if err := ddl("DROP VIEW " + qualified(v.Schema, v.Name)); err != nil {
 			return err
 		}
 		change("dropped view %s", qualified(v.Schema, v.Name))
@@ -86,7 +104,7 @@ func dropView(ctx context.Context, tx pgx.Tx, sys pgsql.System, v *viewState, cu
 // release gives a table back as custos found it: custos's policies dropped,
 // row security disabled if custos enabled it, custos's grants revoked and
 // PUBLIC's privileges restored.
-func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, grants map[grantKey]bool, change func(string, ...any)) error {
+func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, grants map[grantKey]bool, ddl ddlFunc, change func(string, ...any)) error {
 	var name string
 	var rls bool
 	err := tx.QueryRow(ctx, `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relrowsecurity
@@ -98,14 +116,14 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 				return err
 			}
 			if tag.RowsAffected() > 0 {
-				if err := exec(ctx, tx, "DROP POLICY "+quoteOr(p)+" ON "+name); err != nil {
+				if err := ddl("DROP POLICY " + quoteOr(p) + " ON " + name); err != nil {
 					return err
 				}
 				change("dropped policy %s on %s", p, name)
 			}
 		}
 		if ts.RLSEnabled && rls {
-			if err := exec(ctx, tx, "ALTER TABLE "+name+" DISABLE ROW LEVEL SECURITY"); err != nil {
+			if err := ddl("ALTER TABLE " + name + " DISABLE ROW LEVEL SECURITY"); err != nil {
 				return err
 			}
 			change("disabled row level security on %s", name)
@@ -118,7 +136,7 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].Grantee+keys[i].Privilege < keys[j].Grantee+keys[j].Privilege })
 		for _, g := range keys {
-			if err := revokeIfRole(ctx, tx, "REVOKE "+g.Privilege+" ON "+name+" FROM "+quoteOr(g.Grantee)); err != nil {
+			if err := revokeIfRole(ctx, tx, "REVOKE "+g.Privilege+" ON "+name+" FROM "+quoteOr(g.Grantee), ddl); err != nil {
 				return err
 			}
 			change("revoked %s on %s from %s", g.Privilege, name, g.Grantee)
@@ -129,7 +147,7 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 					return fmt.Errorf("custos's record of PUBLIC's privileges on %s holds %q", name, p)
 				}
 			}
-			if err := exec(ctx, tx, "GRANT "+joinPrivs(ts.PublicACL)+" ON "+name+" TO PUBLIC"); err != nil {
+			if err := ddl("GRANT " + joinPrivs(ts.PublicACL) + " ON " + name + " TO PUBLIC"); err != nil {
 				return err
 			}
 			change("restored PUBLIC's privileges on %s", name)
@@ -163,17 +181,17 @@ func joinPrivs(ps []string) string {
 }
 
 // revokeIfRole runs a REVOKE, ignoring a grantee role that no longer exists.
-func revokeIfRole(ctx context.Context, tx pgx.Tx, stmt string) error {
+func revokeIfRole(ctx context.Context, tx pgx.Tx, stmt string, ddl ddlFunc) error {
 	if _, err := tx.Exec(ctx, "SAVEPOINT custos_revoke"); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, stmt); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "42704" { // undefined_object: the role is gone
+	if err := ddl(stmt); err != nil {
+		var se *SQLError
+		if errors.As(err, &se) && se.Code == "42704" { // undefined_object: the role is gone
 			_, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT custos_revoke")
 			return rerr
 		}
-		return statementError(err, stmt)
+		return err
 	}
 	_, err := tx.Exec(ctx, "RELEASE SAVEPOINT custos_revoke")
 	return err
@@ -189,7 +207,8 @@ type TeardownOptions struct {
 // Teardown removes everything custos created in the database, in one
 // transaction: its views and empty view schemas, row security policies and
 // grants on governed tables (PUBLIC's privileges restored), the system
-// schema, the audit setting and the custos roles.
+// schema, the audit setting and the custos roles. It returns the statements
+// it ran; with DryRun it rolls them back, which makes them a script.
 func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOptions) ([]string, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
@@ -201,8 +220,8 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 		return nil, err
 	}
 	defer unlock()
-	var changes []string
-	change := func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) }
+	var stmts []string
+	change := func(string, ...any) {}
 	st, err := d.System(ctx, sys)
 	if err != nil {
 		return nil, err
@@ -212,6 +231,7 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	ddl := runner(ctx, tx, &stmts)
 	if st.SchemaExists && st.SchemaOwnedBy == sys.Role {
 		cur, err := readState(ctx, tx, sys)
 		if err != nil {
@@ -222,12 +242,12 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 			cur = &state{views: map[int64]*viewState{}, tables: map[uint32]*tableState{}, grants: map[grantKey]bool{}}
 		}
 		for _, v := range cur.views {
-			if err := dropView(ctx, tx, sys, v, nil, change); err != nil {
+			if err := dropView(ctx, tx, sys, v, nil, ddl, change); err != nil {
 				return nil, err
 			}
 		}
 		for _, ts := range cur.tables {
-			if err := release(ctx, tx, sys, ts, cur.grants, change); err != nil {
+			if err := release(ctx, tx, sys, ts, cur.grants, ddl, change); err != nil {
 				return nil, err
 			}
 		}
@@ -239,10 +259,9 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 			if err := tx.QueryRow(ctx, `SELECT pg_catalog.quote_ident(nspname) FROM pg_catalog.pg_namespace WHERE oid = $1`, g.OID).Scan(&name); err != nil {
 				continue
 			}
-			if err := revokeIfRole(ctx, tx, "REVOKE USAGE ON SCHEMA "+name+" FROM "+quoteOr(g.Grantee)); err != nil {
+			if err := revokeIfRole(ctx, tx, "REVOKE USAGE ON SCHEMA "+name+" FROM "+quoteOr(g.Grantee), ddl); err != nil {
 				return nil, err
 			}
-			change("revoked USAGE on schema %s from %s", name, g.Grantee)
 		}
 		// View schemas custos created, once empty.
 		rows, err := tx.Query(ctx, `SELECT n.nspname::text, EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid)
@@ -267,29 +286,23 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 		rows.Close()
 		for _, n := range schemas {
 			if n.nonEmpty {
-				if err := exec(ctx, tx, "ALTER SCHEMA "+quoteOr(n.name)+" OWNER TO CURRENT_USER"); err != nil {
+				// It holds objects custos did not create: keep it, for its owner to decide.
+				if err := ddl("ALTER SCHEMA " + quoteOr(n.name) + " OWNER TO CURRENT_USER"); err != nil {
 					return nil, err
 				}
-				change("kept schema %s, which holds objects custos did not create, and gave it to %s", quoteOr(n.name), d.cfg.Username)
 				continue
 			}
-			if err := exec(ctx, tx, "DROP SCHEMA "+quoteOr(n.name)); err != nil {
+			if err := ddl("DROP SCHEMA " + quoteOr(n.name)); err != nil {
 				return nil, err
 			}
-			change("dropped schema %s", quoteOr(n.name))
 		}
-		if err := exec(ctx, tx, "DROP SCHEMA "+quoteOr(sys.Schema)+" CASCADE"); err != nil {
+		if err := ddl("DROP SCHEMA " + quoteOr(sys.Schema) + " CASCADE"); err != nil {
 			return nil, err
 		}
-		change("dropped schema %s", quoteOr(sys.Schema))
 	}
 	if sys.AuditRole != "" && o.Database != "" {
-		if err := exec(ctx, tx, "ALTER DATABASE "+quoteOr(o.Database)+" RESET pgaudit.role"); err != nil {
-			var se *SQLError
-			// Without pgaudit loaded the setting is unknown: nothing to reset.
-			if !errors.As(err, &se) || se.Code != "42704" {
-				return nil, err
-			}
+		if err := ddl("ALTER DATABASE " + quoteOr(o.Database) + " RESET pgaudit.role"); err != nil {
+			return nil, err
 		}
 	}
 	for _, role := range []string{sys.AuditRole, sys.Role} {
@@ -303,16 +316,59 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 		if !exists {
 			continue
 		}
-		if err := exec(ctx, tx, "DROP OWNED BY "+quoteOr(role)); err != nil {
+		if err := ddl("DROP OWNED BY " + quoteOr(role)); err != nil {
 			return nil, err
 		}
-		if err := exec(ctx, tx, "DROP ROLE "+quoteOr(role)); err != nil {
+		if err := ddl("DROP ROLE " + quoteOr(role)); err != nil {
 			return nil, err
 		}
-		change("dropped role %s", quoteOr(role))
 	}
 	if o.DryRun {
-		return changes, nil
+		return stmts, nil
 	}
-	return changes, tx.Commit(ctx)
+	return stmts, tx.Commit(ctx)
+}
+
+// EnableAudit creates the audit role and points pgaudit at it; custos's next
+// reconciliation grants it what it must log.
+func EnableAudit(ctx context.Context, d *Database, sys pgsql.System, database string) error {
+	stmts, err := pgsql.AuditSetup(sys, database)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)`, sys.AuditRole).Scan(&exists); err != nil {
+			return err
+		}
+		for i, st := range stmts {
+			if i == 0 && exists {
+				continue
+			}
+			if err := exec(ctx, tx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DisableAudit undoes EnableAudit.
+func DisableAudit(ctx context.Context, d *Database, sys pgsql.System, database string) error {
+	if sys.AuditRole == "" {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if err := exec(ctx, tx, "ALTER DATABASE "+quoteOr(database)+" RESET pgaudit.role"); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)`, sys.AuditRole).Scan(&exists); err != nil || !exists {
+			return err
+		}
+		if err := exec(ctx, tx, "DROP OWNED BY "+quoteOr(sys.AuditRole)); err != nil {
+			return err
+		}
+		return exec(ctx, tx, "DROP ROLE "+quoteOr(sys.AuditRole))
+	})
 }
