@@ -18,6 +18,7 @@ import (
 
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/auditexport"
+	"github.com/custosdata/custos/internal/enforce"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/secret"
@@ -38,6 +39,10 @@ type App struct {
 	API      *api.Server
 	// AuditExport exports the audit trail on each configuration's interval.
 	AuditExport *auditexport.Service
+	// Enforce serves the Integrations API and pushes decisions into the
+	// governed databases; it enforces once it is given Decisions
+	// (Enforce.SetDecisions).
+	Enforce *enforce.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -74,6 +79,9 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
 	a.API.AuditExportRoutes(a.AuditExport)
 	a.AddBackground(a.AuditExport.Run)
+	a.Enforce = enforce.New(db, box, enforce.Options{Log: log})
+	a.API.IntegrationRoutes(a.Enforce)
+	a.AddBackground(a.Enforce.Run)
 	return a, nil
 }
 
