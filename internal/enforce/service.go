@@ -415,7 +415,10 @@ func (s *Service) conflict(ctx context.Context, typ, target string, except int64
 		return nil, err
 	}
 	for _, in := range list {
-		if in.ID != except && in.Type == typ && in.Target == target && in.Status != StatusDeleted && in.Status != StatusDisabled {
+		// A force-disabled PostgreSQL integration no longer governs its
+		// database; the other types are always disabled (not connected).
+		released := in.Status == StatusDeleted || in.Type == TypePostgreSQL && in.Status == StatusDisabled
+		if in.ID != except && in.Type == typ && in.Target == target && !released {
 			return in, nil
 		}
 	}
@@ -620,12 +623,12 @@ func (s *Service) validatePostgres(ctx context.Context, pc PostgresConfig, auto,
 	}
 	srv, err := db.Inspect(ctx)
 	if err != nil {
-		return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d", pc.Host, pc.Port)
+		return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d: %v", pc.Host, pc.Port, err)
 	}
 	sys := pc.System()
 	st, err := db.System(ctx, sys)
 	if err != nil {
-		return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d", pc.Host, pc.Port)
+		return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d: %v", pc.Host, pc.Port, err)
 	}
 	if pc.Audit.Enabled {
 		s.checkAudit(ctx, db, srv, pc, res)
@@ -664,7 +667,7 @@ func (s *Service) validatePostgres(ctx context.Context, pc PostgresConfig, auto,
 	} else {
 		problems, err := postgres.CheckManual(ctx, db, sys)
 		if err != nil {
-			return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d", pc.Host, pc.Port)
+			return nil, errs.Unavailablef(err, "cannot inspect PostgreSQL at %s:%d: %v", pc.Host, pc.Port, err)
 		}
 		for _, pr := range problems {
 			res.fail(pr.Test, "config", "%s", pr.Message)

@@ -193,12 +193,12 @@ func TestTeardownRestoresTheDatabase(t *testing.T) {
 	}
 	t.Logf("teardown: %v", changes)
 	checks := map[string]string{
-		`SELECT count(*) FROM pg_namespace WHERE nspname IN ('custos', 'shop_governed')`:                      "0",
-		`SELECT count(*) FROM pg_roles WHERE rolname = '` + e.sys.Role + `'`:                                   "0",
-		`SELECT count(*) FROM pg_policy WHERE polrelid = 'shop.customers'::regclass`:                         "0",
-		`SELECT relrowsecurity::text FROM pg_class WHERE oid = 'shop.customers'::regclass`:                  "false",
-		`SELECT has_table_privilege('` + writer + `', 'shop.customers', 'INSERT')::text`:                     "false",
-		`SELECT has_table_privilege('` + reader + `', 'shop.orders', 'SELECT')::text`:                        "true", // PUBLIC's again
+		`SELECT count(*) FROM pg_namespace WHERE nspname IN ('custos', 'shop_governed')`:                                               "0",
+		`SELECT count(*) FROM pg_roles WHERE rolname = '` + e.sys.Role + `'`:                                                           "0",
+		`SELECT count(*) FROM pg_policy WHERE polrelid = 'shop.customers'::regclass`:                                                   "0",
+		`SELECT relrowsecurity::text FROM pg_class WHERE oid = 'shop.customers'::regclass`:                                             "false",
+		`SELECT has_table_privilege('` + writer + `', 'shop.customers', 'INSERT')::text`:                                               "false",
+		`SELECT has_table_privilege('` + reader + `', 'shop.orders', 'SELECT')::text`:                                                  "true", // PUBLIC's again
 		`SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'shop.customers'::regclass AND a.grantee <> c.relowner`: "0",
 	}
 	for q, want := range checks {

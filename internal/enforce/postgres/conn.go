@@ -144,35 +144,31 @@ func connectError(err error, c Config) error {
 // Server describes the connecting role and what the server offers, for the
 // validation tests of an integration.
 type Server struct {
-	Version        string
-	Role           string
-	Superuser      bool
-	CreateRole     bool
-	CreateOnDB     bool // may create schemas in the database
-	PgauditLoaded  bool
-	LogLinePrefix  string
-	LogFile        string // pg_current_logfile(), when the server's collector writes one
-	DataDirectory  string // only readable by privileged roles; may be empty
+	Version       string
+	Role          string
+	Superuser     bool
+	CreateRole    bool
+	CreateOnDB    bool // may create schemas in the database
+	PgauditLoaded bool
+	LogLinePrefix string
+	LogFile       string // pg_current_logfile(), when the server's collector writes one
+	DataDirectory string // only readable by privileged roles; may be empty
 }
 
 // Inspect reads what the validation tests need.
 func (d *Database) Inspect(ctx context.Context) (*Server, error) {
 	s := &Server{}
-	var preload string
+	// pg_settings shows every role what it may see: a loaded pgaudit
+	// defines its settings, whoever asks.
 	err := d.pool.QueryRow(ctx, `
 		SELECT pg_catalog.current_setting('server_version'), CURRENT_USER::text, r.rolsuper, r.rolcreaterole,
 		       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),
-		       pg_catalog.current_setting('shared_preload_libraries'),
-		       pg_catalog.current_setting('log_line_prefix')
+		       EXISTS (SELECT 1 FROM pg_catalog.pg_settings WHERE name = 'pgaudit.role'),
+		       COALESCE((SELECT setting FROM pg_catalog.pg_settings WHERE name = 'log_line_prefix'), '')
 		FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER`).Scan(&s.Version, &s.Role, &s.Superuser, &s.CreateRole,
-		&s.CreateOnDB, &preload, &s.LogLinePrefix)
+		&s.CreateOnDB, &s.PgauditLoaded, &s.LogLinePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("inspect the server: %w", err)
-	}
-	for _, lib := range strings.Split(preload, ",") {
-		if strings.TrimSpace(strings.Trim(lib, `"`)) == "pgaudit" {
-			s.PgauditLoaded = true
-		}
 	}
 	if s.Superuser {
 		_ = d.pool.QueryRow(ctx, `SELECT COALESCE(pg_catalog.pg_current_logfile(), ''), pg_catalog.current_setting('data_directory')`).

@@ -40,6 +40,9 @@ func (rc *run) orphans() error {
 		}
 		delete(rc.st.views, id)
 	}
+	if err := rc.emptySchemas(); err != nil {
+		return err
+	}
 	var stale []uint32
 	for oid := range rc.st.tables {
 		if !tables[oid] {
@@ -74,6 +77,38 @@ func runner(ctx context.Context, tx pgx.Tx, log *[]string) ddlFunc {
 		}
 		return nil
 	}
+}
+
+// emptySchemas drops the view schemas custos created that no data source
+// uses any more and that hold nothing.
+func (rc *run) emptySchemas() error {
+	used := map[string]bool{rc.sys.Schema: true}
+	for _, s := range rc.want.Sources {
+		used[s.ViewSchema] = true
+	}
+	rows, err := rc.conn.Query(rc.ctx, `SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+		WHERE n.nspowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
+		AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid)
+		AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)
+		AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid)
+		ORDER BY 1`, rc.sys.Role)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if used[n] {
+			continue
+		}
+		if err := rc.tx(func(tx pgx.Tx) error { return exec(rc.ctx, tx, "DROP SCHEMA "+quoteOr(n)) }); err != nil {
+			return fmt.Errorf("drop the empty schema %s: %w", quoteOr(n), err)
+		}
+		rc.change("dropped the empty schema %s", quoteOr(n))
+	}
+	return nil
 }
 
 // dropView drops a view custos created (if it is still the one it created)
