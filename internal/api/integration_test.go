@@ -466,3 +466,79 @@ func mustInt(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
+
+func TestQueryAuditAnswersWhoReadATable(t *testing.T) {
+	g := newGoverned(t)
+	if !g.srv.HasPgaudit() {
+		if pgtest.Required() {
+			t.Fatal("pgaudit is not installed (apt-get install postgresql-15-pgaudit)")
+		}
+		t.Skip("pgaudit is not installed")
+	}
+	ctx := context.Background()
+	// The log must name the user; Debian's clusters do this by default.
+	for _, q := range []string{`ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d '`, `SELECT pg_reload_conf()`} {
+		if err := g.srv.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the new log_line_prefix", func() bool {
+		return g.one("postgres", `SHOW log_line_prefix`) == "%m [%p] %q%u@%d "
+	})
+	db := g.env.App.DB
+	aliceID, alice := g.user("alice")
+	customers := g.ids["shop.customers"]
+	if err := g.dec.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := enforcetest.Subscribe(ctx, db, customers, aliceID, store.GrantRead); err != nil {
+		t.Fatal(err)
+	}
+	created := g.env.Admin(t, 200, "POST", "/integrations", g.payload(true, func(c map[string]any) {
+		c["audit"] = map[string]any{"enabled": true, "logPath": g.srv.LogPath()}
+	})).Map(t)
+	id := created["id"].(string)
+	g.waitEnabled(id)
+	iid := mustInt(id)
+	// Start after anything logged so far.
+	if _, err := g.env.App.Enforce.Ingest(ctx, iid); err != nil {
+		t.Fatal(err)
+	}
+	query := "SELECT count(*) FROM shop_governed.customers WHERE country = 'France' -- who reads this"
+	g.one(alice, query)
+	if _, err := g.sql(alice, "SELECT customer_id,\n  email FROM shop_governed.customers LIMIT 1"); err != nil {
+		t.Fatal(err)
+	}
+	g.one("postgres", "SELECT count(*) FROM shop.customers")
+	var n int
+	eventually(t, "the log has the queries", func() bool {
+		got, err := g.env.App.Enforce.Ingest(ctx, iid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += got
+		return n >= 3
+	})
+	// Ingesting again records nothing twice.
+	if again, err := g.env.App.Enforce.Ingest(ctx, iid); err != nil || again != 0 {
+		t.Errorf("a second ingestion recorded %d (%v)", again, err)
+	}
+	page := g.env.Admin(t, 200, "GET", fmt.Sprintf("/audit?dataSourceId=%d&recordType=auditQuery&sortOrder=asc", customers), nil).Map(t)
+	hits := page["hits"].([]any)
+	if len(hits) != 3 {
+		t.Fatalf("%d audit records: %v", len(hits), page)
+	}
+	first := hits[0].(map[string]any)
+	extra := first["extra"].(map[string]any)
+	if first["sqlUser"] != alice || first["userId"] != "alice" || first["recordType"] != "auditQuery" ||
+		extra["query"] != query || extra["command"] != "SELECT" {
+		t.Errorf("first record: %v", first)
+	}
+	if second := hits[1].(map[string]any)["extra"].(map[string]any); second["query"] != "SELECT customer_id,\n  email FROM shop_governed.customers LIMIT 1" {
+		t.Errorf("multi-line query: %q", second["query"])
+	}
+	// The owner reading the table directly is recorded too, as itself.
+	if third := hits[2].(map[string]any); third["sqlUser"] != "postgres" || third["userId"] != nil {
+		t.Errorf("direct read: %v", third)
+	}
+}
