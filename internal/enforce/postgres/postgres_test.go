@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // env is a governed copy of the sample database with custos set up in it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	srv    *pgtest.Server
 	dsn    string
@@ -37,7 +37,9 @@ type env struct {
 	polID  int64
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t)
