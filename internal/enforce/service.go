@@ -98,6 +98,9 @@ func (s *Service) SetDecisions(d Decisions) {
 	s.changed(store.PendingAll, nil)
 }
 
+// HasDecisions reports whether the policy side is connected.
+func (s *Service) HasDecisions() bool { return s.decisionsOrNil() != nil }
+
 func (s *Service) decisionsOrNil() Decisions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
