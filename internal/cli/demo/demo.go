@@ -49,8 +49,9 @@ PostgreSQL must be installed (Debian: apt-get install postgresql postgresql-15-p
 installs it when missing and runs this command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Interrupted, the demo still stops what it started.
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			// Interrupted, or its output closed (SIGPIPE), the demo still
+			// stops what it started.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 			defer stop()
 			return run(ctx, f.IO.Out, keep)
 		},
