@@ -299,6 +299,20 @@ func TestPostgresIntegration(t *testing.T) {
 	g.env.Admin(t, 200, "POST", "/integrations?dryRun=true", g.payload(true, nil))
 }
 
+// logNamesUsers makes the test server's log name user and database on every
+// line, as Debian's clusters do by default.
+func (g *governed) logNamesUsers() {
+	g.t.Helper()
+	for _, q := range []string{`ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d '`, `SELECT pg_reload_conf()`} {
+		if err := g.srv.Exec(context.Background(), q); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	eventually(g.t, "the new log_line_prefix", func() bool {
+		return g.one("postgres", `SHOW log_line_prefix`) == "%m [%p] %q%u@%d "
+	})
+}
+
 func mustAccess(t *testing.T, db *store.DB, ds, user int64) int64 {
 	a, err := db.AccessOf(context.Background(), ds, "user", user)
 	if err != nil {
@@ -355,27 +369,32 @@ func TestIntegrationErrorsNameTheFix(t *testing.T) {
 	if got := fields(r); !strings.Contains(got, "CREATEROLE") || !strings.Contains(got, "scripts/create") {
 		t.Errorf("missing privileges: %s", got)
 	}
-	// A role that may create roles but not everything the setup does: the
-	// setup runs, fails, and leaves nothing.
-	if _, err := g.sql("postgres", `ALTER ROLE `+role+` CREATEROLE`); err != nil {
-		t.Fatal(err)
+	// A role that may create roles and schemas but not point pgaudit at
+	// custos's audit role (a superuser's setting): the setup runs, fails at
+	// its last statement, and leaves nothing behind.
+	for _, q := range []string{`ALTER ROLE ` + role + ` CREATEROLE`, `GRANT CREATE ON DATABASE ` + g.dbname + ` TO ` + role} {
+		if _, err := g.sql("postgres", q); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := g.sql("postgres", `GRANT CREATE ON DATABASE `+g.dbname+` TO `+role); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.sql("postgres", `REVOKE CREATE ON SCHEMA public FROM PUBLIC`); err != nil {
-		t.Fatal(err)
-	}
-	g.env.Do(t, servertest.AdminKey, "POST", "/integrations", g.payload(true, func(c map[string]any) { c["username"], c["password"] = role, pw }))
-	for _, q := range []string{`SELECT count(*) FROM pg_namespace WHERE nspname = 'custos'`,
-		`SELECT count(*) FROM pg_roles WHERE rolname = 'custos_` + g.dbname + `'`} {
-		if n := g.one("postgres", q); n != "0" {
-			// A successful creation is allowed (the role had what it needed); a
-			// partial one is not.
-			list := g.env.Admin(t, 200, "GET", "/integrations", nil)
-			if !strings.Contains(string(list.Body), `"PostgreSQL"`) {
+	if g.srv.HasPgaudit() {
+		g.logNamesUsers()
+		r := g.env.Admin(t, 422, "POST", "/integrations", g.payload(true, func(c map[string]any) {
+			c["username"], c["password"] = role, pw
+			c["audit"] = map[string]any{"enabled": true, "logPath": g.srv.LogPath()}
+		}))
+		if got := fields(r); !strings.Contains(got, "Validate Automatic: Bootstrap") || !strings.Contains(got, "nothing was created") && !strings.Contains(got, "superuser") {
+			t.Errorf("failed setup: %s", got)
+		}
+		for _, q := range []string{`SELECT count(*) FROM pg_namespace WHERE nspname = 'custos'`,
+			`SELECT count(*) FROM pg_roles WHERE rolname LIKE 'custos\_` + g.dbname + `%'`,
+			`SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = '` + g.dbname + `'`} {
+			if n := g.one("postgres", q); n != "0" {
 				t.Errorf("half-created: %s = %s", q, n)
 			}
+		}
+		if list := g.env.Admin(t, 200, "GET", "/integrations", nil); strings.Contains(string(list.Body), `"PostgreSQL"`) {
+			t.Errorf("an integration was stored: %s", list.Body)
 		}
 	}
 
@@ -476,15 +495,7 @@ func TestQueryAuditAnswersWhoReadATable(t *testing.T) {
 		t.Skip("pgaudit is not installed")
 	}
 	ctx := context.Background()
-	// The log must name the user; Debian's clusters do this by default.
-	for _, q := range []string{`ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d '`, `SELECT pg_reload_conf()`} {
-		if err := g.srv.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "the new log_line_prefix", func() bool {
-		return g.one("postgres", `SHOW log_line_prefix`) == "%m [%p] %q%u@%d "
-	})
+	g.logNamesUsers()
 	db := g.env.App.DB
 	aliceID, alice := g.user("alice")
 	customers := g.ids["shop.customers"]
