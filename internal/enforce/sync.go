@@ -221,7 +221,16 @@ func (s *Service) push(ctx context.Context, in *store.Integration, pc PostgresCo
 		for _, c := range cols[id] {
 			src.Columns = append(src.Columns, c.Name)
 		}
-		src.Plan, _ = dec.Plan(id)
+		plan, known := dec.Plan(id)
+		if !known {
+			// Without a plan custos cannot know what to hide: it leaves the
+			// data source's objects as they are rather than expose it.
+			m := "the policy engine has no plan for this data source yet: its view is left as it was"
+			statuses = append(statuses, &store.IntegrationSource{IntegrationID: in.ID, DataSourceID: id, State: "pending", Message: &m})
+			want.Keep = append(want.Keep, id)
+			continue
+		}
+		src.Plan = plan
 		grants, err := dec.Grants(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("grants of data source %d: %w", id, err)

@@ -207,3 +207,32 @@ func TestTeardownRestoresTheDatabase(t *testing.T) {
 		}
 	}
 }
+
+func TestKeptDataSourcesAreLeftAlone(t *testing.T) {
+	e := newEnv(t)
+	r := e.user("r", policy.User{})
+	e.source(1, "shop", "customers", map[string][]string{"ssn": {"PII.SSN"}})
+	e.policy(maskPolicy("hash", "PII.SSN", "{type: Hash}"))
+	e.grant(1, []string{r}, nil)
+	e.sync()
+	d := e.desired(true)
+	d.Sources, d.Keep = nil, []int64{1}
+	rep, err := Reconcile(e.ctx, e.db, e.sys, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changes) != 0 {
+		t.Errorf("a kept data source was changed: %v", rep.Changes)
+	}
+	if n := e.one(r, `SELECT count(*) FROM shop_governed.customers WHERE length(ssn) = 64`); n == "0" {
+		t.Error("the kept view lost its masks")
+	}
+	// Without Keep, the same full reconciliation removes the view.
+	d.Keep = nil
+	if _, err := Reconcile(e.ctx, e.db, e.sys, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.one("postgres", `SELECT count(*) FROM pg_namespace WHERE nspname = 'shop_governed'`); n != "0" {
+		t.Error("the view of a data source no longer governed remains")
+	}
+}

@@ -24,6 +24,10 @@ type Desired struct {
 	// removed and the system functions are checked too.
 	Sources []Source
 	Full    bool
+	// Keep are data sources whose objects stay as they are: neither
+	// updated nor, in a full reconciliation, removed (custos cannot decide
+	// for them right now).
+	Keep []int64
 	// Entitlements are the rows of every role custos maps a user to; the
 	// table is made equal to them.
 	Entitlements []Entitlement

@@ -23,6 +23,12 @@ func (rc *run) orphans() error {
 			tables[t.OID] = true
 		}
 	}
+	for _, id := range rc.want.Keep {
+		wanted[id] = true
+		if v := rc.st.views[id]; v != nil {
+			tables[v.TableOID] = true
+		}
+	}
 	var ids []int64
 	for id := range rc.st.views {
 		if !wanted[id] {
@@ -85,6 +91,11 @@ func (rc *run) emptySchemas() error {
 	used := map[string]bool{rc.sys.Schema: true}
 	for _, s := range rc.want.Sources {
 		used[s.ViewSchema] = true
+	}
+	for _, id := range rc.want.Keep {
+		if v := rc.st.views[id]; v != nil {
+			used[v.Schema] = true
+		}
 	}
 	rows, err := rc.conn.Query(rc.ctx, `SELECT n.nspname::text FROM pg_catalog.pg_namespace n
 		WHERE n.nspowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
