@@ -31,10 +31,14 @@ type governed struct {
 	roles  map[string]string // role -> password
 }
 
-func newGoverned(t *testing.T) *governed {
+func newGoverned(t *testing.T, backend ...servertest.Backend) *governed {
 	t.Helper()
 	ctx := context.Background()
-	env := servertest.New(t, servertest.SQLite)
+	b := servertest.SQLite
+	if len(backend) > 0 {
+		b = backend[0]
+	}
+	env := servertest.New(t, b)
 	dec := enforcetest.New(env.App.DB)
 	env.App.Enforce.SetDecisions(dec)
 	dsn := pgtest.NewDatabase(t)
@@ -446,7 +450,10 @@ func TestIntegrationErrorsNameTheFix(t *testing.T) {
 }
 
 func TestOtherPlatformsAreStoredNotConnected(t *testing.T) {
-	env := servertest.New(t, servertest.SQLite)
+	servertest.EachBackend(t, otherPlatforms)
+}
+
+func otherPlatforms(t *testing.T, env *servertest.Env) {
 	sf := map[string]any{"type": "Snowflake", "autoBootstrap": true, "config": map[string]any{"host": "acme.snowflakecomputing.com",
 		"warehouse": "WH", "database": "IMMUTA", "authenticationType": "userPassword", "username": "svc", "password": "s3cret", "role": "ACCOUNTADMIN"}}
 	created := env.Admin(t, 200, "POST", "/integrations", sf).Map(t)
@@ -487,7 +494,9 @@ func mustInt(s string) int64 {
 }
 
 func TestQueryAuditAnswersWhoReadATable(t *testing.T) {
-	g := newGoverned(t)
+	// On a PostgreSQL store: the store's queries of enforcement and audit
+	// run on both backends.
+	g := newGoverned(t, servertest.Postgres)
 	if !g.srv.HasPgaudit() {
 		if pgtest.Required() {
 			t.Fatal("pgaudit is not installed (apt-get install postgresql-15-pgaudit)")
