@@ -446,11 +446,13 @@ func (s *Service) Script(ctx context.Context, p *auth.Principal, kind string, id
 		return pgsql.Script(fmt.Sprintf("custos setup of database %s (run as a superuser, connected to %s)\nthen: POST /integrations with the same payload", pc.Database, pc.Database), stmts), nil
 	case ScriptEdit:
 		stmts := pgsql.Functions(sys)
+		title := fmt.Sprintf("custos objects of database %s, refreshed (run as a superuser)\nthen: PUT /integrations/%d with the same payload", pc.Database, id)
 		if sys.AuditRole != "" {
 			a, _ := pgsql.AuditSetup(sys, pc.Database)
-			stmts = append(stmts, "-- when turning query audit on:", a[0], a[1])
+			stmts = append(stmts, a...)
+			title += "\n(the last statements turn query audit on; leave them out if it already is)"
 		}
-		return pgsql.Script(fmt.Sprintf("custos objects of database %s, refreshed (run as a superuser)\nthen: PUT /integrations/%d with the same payload", pc.Database, id), stmts), nil
+		return pgsql.Script(title, stmts), nil
 	case ScriptCleanup:
 		return pgsql.Script(fmt.Sprintf("remove custos's objects left by a failed setup of database %s (run as a superuser)", pc.Database), pgsql.Cleanup(sys, pc.Database)), nil
 	case ScriptDelete:
