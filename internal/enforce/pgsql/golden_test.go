@@ -123,3 +123,30 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenBootstrap pins the setup script a database administrator runs.
+func TestGoldenBootstrap(t *testing.T) {
+	sys := System{Schema: "custos", Role: "custos_shop", AuditRole: "custos_shop_audit"}
+	stmts, err := Bootstrap(sys, BootstrapOptions{Member: "admin", Database: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Script("custos setup of database shop", stmts) + "\n" + Script("cleanup", Cleanup(sys, "shop"))
+	golden := "testdata/bootstrap.sql"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("the setup script differs from %s (go test -update rewrites it):\n%s", golden, got)
+	}
+	if _, err := Bootstrap(System{Schema: `x"; DROP`, Role: "r"}, BootstrapOptions{}); err != nil {
+		t.Logf("odd names are quoted or refused: %v", err)
+	}
+}
