@@ -402,6 +402,14 @@ func TestIntegrationErrorsNameTheFix(t *testing.T) {
 		if list := g.env.Admin(t, 200, "GET", "/integrations", nil); strings.Contains(string(list.Body), `"PostgreSQL"`) {
 			t.Errorf("an integration was stored: %s", list.Body)
 		}
+		// Without a log path custos reads the server's own log file, which
+		// this server (no logging collector) does not write.
+		r = g.env.Admin(t, 422, "POST", "/integrations", g.payload(true, func(c map[string]any) {
+			c["audit"] = map[string]any{"enabled": true}
+		}))
+		if got := fields(r); !strings.Contains(got, "config.audit.logPath") || !strings.Contains(got, "logging_collector") {
+			t.Errorf("audit without a readable log: %s", got)
+		}
 	}
 
 	// A manual setup: the script, run by an administrator, then validated.
