@@ -414,6 +414,9 @@ func TestIntegrationErrorsNameTheFix(t *testing.T) {
 
 	// A manual setup: the script, run by an administrator, then validated.
 	g2 := newGoverned(t)
+	if err := g2.dec.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	script := g2.env.Admin(t, 200, "POST", "/integrations/scripts/create", g2.payload(false, nil))
 	sql := string(script.Body)
 	if !strings.Contains(sql, "CREATE ROLE") || !strings.Contains(sql, "BEGIN;") {
