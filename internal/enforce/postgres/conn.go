@@ -177,7 +177,7 @@ func (d *Database) Inspect(ctx context.Context) (*Server, error) {
 	return s, nil
 }
 
-// Exists reports which of the given roles exist.
+// RolesExist reports which of the given roles exist.
 func (d *Database) RolesExist(ctx context.Context, names []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(names))
 	if len(names) == 0 {
@@ -253,7 +253,7 @@ func (d *Database) NotManageable(ctx context.Context, tables []TableName) ([]str
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// Pool exposes the connections, for reading the server's log.
+// QueryRow runs a query on the pool.
 func (d *Database) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return d.pool.QueryRow(ctx, sql, args...)
 }

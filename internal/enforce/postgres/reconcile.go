@@ -81,12 +81,6 @@ type SourceReport struct {
 	Warnings []string
 }
 
-// Options tune Reconcile.
-type Options struct {
-	// AuditRole, when set, gets the privileges pgaudit's object audit keys on.
-	Audit bool
-}
-
 // Reconcile makes the database hold what custos decided: entitlements, one
 // view per data source, row filters, grants. It compares with what is there
 // first and changes only what differs, so running it twice changes nothing;

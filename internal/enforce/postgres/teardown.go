@@ -246,7 +246,7 @@ func revokeIfRole(ctx context.Context, tx pgx.Tx, stmt string, ddl ddlFunc) erro
 // TeardownOptions tune Teardown.
 type TeardownOptions struct {
 	Database string // the governed database, to reset pgaudit's setting
-	// DropPgcrypto drops the pgcrypto extension when custos created it.
+	// DryRun rolls everything back: the statements returned are a script.
 	DryRun bool
 }
 
