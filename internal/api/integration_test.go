@@ -211,6 +211,11 @@ func TestPostgresIntegration(t *testing.T) {
 	if srcs := st["dataSources"].([]any); len(srcs) != 4 { // three tables and a view
 		t.Errorf("status lists %d data sources: %v", len(srcs), st)
 	}
+	// The administrator has no database role: reported, granted nothing.
+	um := st["unmappedUsers"].([]any)
+	if len(um) != 1 || um[0].(map[string]any)["userid"] != "admin" || !strings.Contains(um[0].(map[string]any)["reason"].(string), "does not exist") {
+		t.Errorf("unmapped users: %v", um)
+	}
 
 	// What each user sees.
 	fr := g.one("postgres", `SELECT count(*) FROM shop.customers`)
