@@ -534,11 +534,27 @@ func (d *demo) savePolicies() error {
 	if local {
 		d.notes = append(d.notes, "this custos build serves no POST /api/v2/policy yet: the demo gave the policies to the engine directly")
 	}
-	if err := d.waitSynced(d.integration, start); err != nil {
+	if err := d.waitEnforced(); err != nil {
 		return err
 	}
 	d.line("custos pushed them into the database in %s", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// waitEnforced waits until alice's view of the customers shows the policies:
+// policies reach the database asynchronously.
+func (d *demo) waitEnforced() error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		rows, err := d.query("alice", `SELECT count(*) FILTER (WHERE email LIKE '*****@%'), count(DISTINCT country) FROM shop_governed.customers`)
+		if err == nil && rows[1][0] != "0" && rows[1][1] == "2" {
+			return nil
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the policies did not reach the database within 60 s (last: %v); see GET /integrations/%s/status", last, d.integration)
 }
 
 const showQuery = `SELECT customer_id, first_name, email, ssn, credit_card, birth_date, country
