@@ -18,6 +18,7 @@ import (
 	"github.com/custosdata/custos/internal/cli/completion"
 	"github.com/custosdata/custos/internal/cli/configure"
 	"github.com/custosdata/custos/internal/cli/datasource"
+	"github.com/custosdata/custos/internal/cli/demo"
 	"github.com/custosdata/custos/internal/cli/policy"
 	"github.com/custosdata/custos/internal/cli/project"
 	"github.com/custosdata/custos/internal/cli/purpose"
@@ -55,7 +56,7 @@ func NewRootWith(f *cmdutil.Factory) *cobra.Command {
 	pf.StringVarP(&f.Profile, "profile", "p", "default", "the profile of the config file: which server and API key to use")
 	root.AddCommand(newServeCmd(io), newVersionCmd(io),
 		configure.New(f), completion.New(f), apicmd.New(f), clone.New(f),
-		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f))
+		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f), demo.New(f))
 	return root
 }
 

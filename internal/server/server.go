@@ -21,6 +21,7 @@ import (
 	"github.com/custosdata/custos/internal/auditexport"
 	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/catalog/discovery"
+	"github.com/custosdata/custos/internal/enforce"
 	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
@@ -48,6 +49,9 @@ type App struct {
 	// subscriptions.
 	Governance *governance.Service
 	Access     *access.Service
+	// Enforce serves the Integrations API and pushes the decisions into the
+	// governed databases.
+	Enforce *enforce.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -99,6 +103,10 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.Access = access.New(db, a.Governance)
 	a.API.GovernanceRoutes(a.Governance, a.Access)
 	a.AddBackground(a.Governance.Run)
+	a.Enforce = enforce.New(db, box, enforce.Options{Log: log})
+	a.Enforce.SetDecisions(decisions{a.Governance})
+	a.API.IntegrationRoutes(a.Enforce)
+	a.AddBackground(a.Enforce.Run)
 	return a, nil
 }
 
@@ -222,4 +230,17 @@ func URLFor(addr string) string {
 		return "http://127.0.0.1:" + port
 	}
 	return "http://" + addr
+}
+
+// decisions hands the governance service to enforcement, which declares
+// what it consumes with its own Grant type.
+type decisions struct{ *governance.Service }
+
+func (d decisions) Grants(ctx context.Context, dataSourceID int64) ([]enforce.Grant, error) {
+	gs, err := d.Service.Grants(ctx, dataSourceID)
+	out := make([]enforce.Grant, len(gs))
+	for i, g := range gs {
+		out[i] = enforce.Grant(g)
+	}
+	return out, err
 }

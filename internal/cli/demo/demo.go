@@ -1,0 +1,758 @@
+// Package demo implements `custos demo`: on a machine with PostgreSQL
+// installed it starts a throwaway cluster, loads the sample shop database,
+// starts custos on its embedded store, registers the database, runs
+// discovery, enforces a few V2 policies through the PostgreSQL integration
+// and shows the same SELECT run by two database users. It then stops what it
+// started (by PID) and removes its files.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/custosdata/custos/internal/cli/cmdutil"
+	"github.com/custosdata/custos/internal/connector"
+	"github.com/custosdata/custos/internal/enforce/enforcetest"
+	"github.com/custosdata/custos/internal/sample"
+	"github.com/custosdata/custos/internal/sdd"
+	"github.com/custosdata/custos/internal/server"
+)
+
+// New returns the demo command.
+func New(f *cmdutil.Factory) *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Show custos enforcing policies in a throwaway PostgreSQL database",
+		Long: `Start a throwaway PostgreSQL cluster and a custos server, load a sample shop database, register it,
+discover its sensitive columns, save a masking policy, a row filter and a write policy (V2 YAML), and run
+the same SELECT as two database users to show what each of them gets. Everything the demo starts is
+stopped, and its files removed, when it ends (unless --keep).
+
+PostgreSQL must be installed (Debian: apt-get install postgresql postgresql-15-pgaudit); scripts/demo.sh
+installs it when missing and runs this command.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Interrupted, or its output closed (SIGPIPE), the demo still
+			// stops what it started.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+			defer stop()
+			return run(ctx, f.IO.Out, keep)
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave the cluster and the custos server running until interrupted (Ctrl-C)")
+	return cmd
+}
+
+// demo is one run.
+type demo struct {
+	ctx   context.Context
+	out   io.Writer
+	pg    *cluster
+	app   *server.App
+	url   string
+	key   string
+	local *enforcetest.Decisions
+	roles map[string]string // role -> password
+	step  int
+	notes []string
+	// integration is the id of the PostgreSQL integration.
+	integration string
+	// stopCustos stops the server and waits for it.
+	stopCustos func()
+}
+
+const database = "shop"
+
+func run(ctx context.Context, out io.Writer, keep bool) (err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	d := &demo{ctx: ctx, out: out, roles: map[string]string{}}
+	defer func() {
+		if cerr := d.cleanup(keep, err); err == nil {
+			err = cerr
+		}
+	}()
+	fmt.Fprintln(out, "custos demo: policies written once, in terms of tags and user attributes, enforced inside PostgreSQL")
+	started := time.Now()
+	defer func() {
+		if err == nil {
+			fmt.Fprintf(out, "\nDone in %s.\n", time.Since(started).Round(100*time.Millisecond))
+		}
+	}()
+	for _, step := range []func() error{d.startPostgres, d.loadSample, d.startCustos, d.createUsers, d.register,
+		d.discover, d.integrate, d.savePolicies, d.show, d.writes, d.audit} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	if len(d.notes) > 0 {
+		d.say("Notes")
+		for _, n := range d.notes {
+			d.line("- %s", n)
+		}
+	}
+	return nil
+}
+
+func (d *demo) say(format string, args ...any) {
+	d.step++
+	fmt.Fprintf(d.out, "\n%d. %s\n", d.step, fmt.Sprintf(format, args...))
+}
+
+func (d *demo) line(format string, args ...any) {
+	fmt.Fprintf(d.out, "   %s\n", fmt.Sprintf(format, args...))
+}
+
+func (d *demo) startPostgres() error {
+	c, err := startCluster(d.ctx)
+	if err != nil {
+		return err
+	}
+	d.pg = c
+	var version string
+	if err := d.exec("postgres", func(cn *pgx.Conn) error {
+		return cn.QueryRow(d.ctx, `SHOW server_version`).Scan(&version)
+	}); err != nil {
+		return err
+	}
+	d.say("PostgreSQL %s: a throwaway cluster on 127.0.0.1:%d (postmaster pid %d), files in %s", version, c.port, c.pid, c.base)
+	if !c.pgaudit {
+		d.line("pgaudit is not installed: the demo runs without query audit (apt-get install postgresql-15-pgaudit)")
+	}
+	return nil
+}
+
+// exec connects to the shop database (or postgres) as the superuser.
+func (d *demo) exec(db string, fn func(*pgx.Conn) error) error {
+	c, err := pgx.Connect(d.ctx, d.pg.DSN(db))
+	if err != nil {
+		return err
+	}
+	defer c.Close(d.ctx)
+	return fn(c)
+}
+
+func (d *demo) loadSample() error {
+	if err := d.exec("postgres", func(c *pgx.Conn) error {
+		_, err := c.Exec(d.ctx, `CREATE DATABASE `+database)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := sample.Load(d.ctx, d.pg.DSN(database)); err != nil {
+		return err
+	}
+	for _, role := range []string{"alice", "bob"} {
+		pw := randomHex(8)
+		d.roles[role] = pw
+		if err := d.exec("postgres", func(c *pgx.Conn) error {
+			_, err := c.Exec(d.ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, role, pw))
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	d.say("Database %q: the sample shop (%d customers, %d products, %d orders), and two login roles, alice and bob",
+		database, sample.Customers, sample.Products, sample.Orders)
+	return nil
+}
+
+func (d *demo) startCustos() error {
+	cfg := server.Defaults()
+	cfg.DataDir = filepath.Join(d.pg.base, "custos")
+	cfg.Listen = "127.0.0.1:0"
+	cfg.LogLevel = "warn"
+	d.key = randomHex(16)
+	cfg.AdminAPIKey = d.key
+	logFile, err := os.Create(filepath.Join(d.pg.base, "custos.log"))
+	if err != nil {
+		return err
+	}
+	app, err := server.New(d.ctx, cfg, logFile)
+	if err != nil {
+		return err
+	}
+	d.app = app
+	ready := make(chan string, 1)
+	sctx, cancel := context.WithCancel(d.ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := app.Serve(sctx, func(addr string) { ready <- addr }); err != nil {
+			fmt.Fprintln(d.out, "custos stopped:", err)
+		}
+	}()
+	d.stopCustos = func() {
+		cancel()
+		wg.Wait()
+		app.Close()
+		logFile.Close()
+	}
+	select {
+	case addr := <-ready:
+		d.url = server.URLFor(addr)
+	case <-time.After(30 * time.Second):
+		return errors.New("custos did not start within 30 s")
+	}
+	if !app.Enforce.HasDecisions() {
+		// This build of custos has no governance service to decide: the
+		// demo lends it the policy engine directly.
+		d.local = enforcetest.New(app.DB)
+		app.Enforce.SetDecisions(d.local)
+		d.notes = append(d.notes, "this custos build has no governance service yet: policies were evaluated by the engine the demo attached")
+	}
+	d.say("custos at %s (embedded SQLite store, log in %s)", d.url, logFile.Name())
+	return nil
+}
+
+// api calls custos; body is JSON, or YAML when it is a string.
+func (d *demo) api(method, path string, body any, out any) (int, error) {
+	var rd io.Reader
+	ct := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/yaml"
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(d.ctx, method, d.url+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", d.key)
+	if rd != nil {
+		req.Header.Set("Content-Type", ct)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (d *demo) createUsers() error {
+	for _, u := range []string{"alice", "bob"} {
+		if _, err := d.api("POST", "/bim/iam/bim/user", map[string]any{"iamid": "bim", "userid": u,
+			"profile": map[string]any{"name": strings.ToUpper(u[:1]) + u[1:]}}, nil); err != nil {
+			return err
+		}
+		if _, err := d.api("PUT", "/bim/iam/bim/user/"+u+"/profile", map[string]any{"sqlUser": u}, nil); err != nil {
+			return err
+		}
+	}
+	var hr struct {
+		ID int64 `json:"id"`
+	}
+	if _, err := d.api("POST", "/bim/group", map[string]any{"iamid": "bim", "name": "HR"}, &hr); err != nil {
+		return err
+	}
+	if _, err := d.api("POST", fmt.Sprintf("/bim/group/%d/user", hr.ID), map[string]any{"iamid": "bim", "userid": "bob"}, nil); err != nil {
+		return err
+	}
+	for _, c := range []string{"United States", "Mexico"} {
+		if _, err := d.api("PUT", "/bim/iam/bim/user/alice/authorizations/Country/"+c, nil, nil); err != nil {
+			return err
+		}
+	}
+	d.say("custos users alice and bob, whose database roles (profile sqlUser) are alice and bob")
+	d.line("alice: attribute Country = United States, Mexico")
+	d.line("bob:   member of group HR")
+	return nil
+}
+
+func (d *demo) register() error {
+	doc := fmt.Sprintf(`connectionKey: shop
+connection:
+  handler: PostgreSQL
+  hostname: 127.0.0.1
+  port: %d
+  ssl: false
+  database: %s
+  schema: shop
+  username: postgres
+  password: %s
+nameTemplate:
+  dataSourceFormat: <schema>.<tablename>
+`, d.pg.port, database, d.pg.password)
+	var res map[string]any
+	status, err := d.api("POST", "/api/v2/data?wait=-1", doc, &res)
+	if err != nil {
+		return err
+	}
+	d.say("Registered schema shop of database %s (POST /api/v2/data, connectionKey shop)", database)
+	if status == http.StatusNotFound {
+		ids, err := enforcetest.Register(d.ctx, d.app.DB, d.pg.DSN(database), "shop", "shop")
+		if err != nil {
+			return err
+		}
+		var names []string
+		for n := range ids {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		d.line("data sources: %s", strings.Join(names, ", "))
+		d.notes = append(d.notes, "this custos build serves no POST /api/v2/data yet: the demo registered the tables itself")
+		return nil
+	}
+	d.line("data sources: %v", res["creating"])
+	return nil
+}
+
+func (d *demo) discover() error {
+	status, err := d.api("POST", "/sdd/run", map[string]any{"all": true, "wait": -1}, nil)
+	if err != nil {
+		return err
+	}
+	tags := map[string][]string{}
+	if status == http.StatusNotFound {
+		if tags, err = d.localDiscovery(); err != nil {
+			return err
+		}
+		d.notes = append(d.notes, "this custos build serves no POST /sdd/run yet: the demo ran the discovery classifier itself")
+	}
+	d.say("Sensitive data discovery tagged the columns of shop.customers")
+	var cols []string
+	for c := range tags {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	for _, c := range cols {
+		d.line("%-16s %s", c, strings.Join(tags[c], ", "))
+	}
+	if d.local != nil {
+		return d.local.Load(d.ctx)
+	}
+	return nil
+}
+
+// localDiscovery samples every registered table and tags its columns with
+// the default framework, as the SDD run does.
+func (d *demo) localDiscovery() (map[string][]string, error) {
+	src, err := connector.OpenPostgres(d.ctx, connector.Connection{Handler: connector.PostgreSQL, Hostname: "127.0.0.1",
+		Port: d.pg.port, Database: database, Username: "postgres", Password: d.pg.password}, connector.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	tables, err := src.Tables(d.ctx, "shop")
+	if err != nil {
+		return nil, err
+	}
+	scorer := sdd.MustCompile(sdd.DefaultFramework(), nil)
+	shown := map[string][]string{}
+	for _, t := range tables {
+		ds, err := d.app.DB.GetDataSourceByName(d.ctx, t.Schema+"."+t.Name)
+		if err != nil {
+			continue
+		}
+		s, err := src.Sample(d.ctx, connector.TableRef{Schema: t.Schema, Name: t.Name}, connector.SampleOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var cols []sdd.Column
+		for _, c := range t.Columns {
+			sc, _ := s.Column(c.Name)
+			cols = append(cols, sdd.Column{Name: c.Name, DataType: c.DataType, Values: sc.Values, Nulls: sc.Nulls})
+		}
+		for _, r := range scorer.ScoreAll(cols) {
+			for _, tag := range r.Tags {
+				if err := enforcetest.Tag(d.ctx, d.app.DB, ds.ID, r.Column, tag); err != nil {
+					return nil, err
+				}
+			}
+			if t.Name == "customers" && len(r.Tags) > 0 {
+				shown[r.Column] = r.Tags
+			}
+		}
+	}
+	return shown, nil
+}
+
+func (d *demo) integrate() error {
+	payload := map[string]any{"type": "PostgreSQL", "autoBootstrap": true, "config": map[string]any{
+		"host": "127.0.0.1", "port": d.pg.port, "database": database, "ssl": false, "authenticationType": "userPassword",
+		"username": "postgres", "password": d.pg.password, "viewSchemaFormat": "<schema>_governed",
+		"audit": map[string]any{"enabled": d.pg.pgaudit, "logPath": d.pg.LogPath()}}}
+	var res struct {
+		ID string `json:"id"`
+	}
+	if _, err := d.api("POST", "/integrations", payload, &res); err != nil {
+		return err
+	}
+	if err := d.waitSynced(res.ID, time.Time{}); err != nil {
+		return err
+	}
+	d.say("PostgreSQL integration %s (POST /integrations, autoBootstrap): custos created, in database %s,", res.ID, database)
+	d.line("schema custos (entitlements, lookup and masking functions) owned by role custos_%s,", database)
+	d.line("and one view per data source in schema shop_governed; the tables themselves are closed to users")
+	d.integration = res.ID
+	return nil
+}
+
+// waitSynced waits until the integration is enabled and synchronised after since.
+func (d *demo) waitSynced(id string, since time.Time) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var st struct {
+			Status   string  `json:"status"`
+			Message  string  `json:"message"`
+			LastSync *string `json:"lastSync"`
+		}
+		if _, err := d.api("GET", "/integrations/"+id+"/status", nil, &st); err != nil {
+			return err
+		}
+		if strings.HasSuffix(st.Status, "Error") {
+			return fmt.Errorf("integration %s: %s: %s", id, st.Status, st.Message)
+		}
+		if st.Status == "enabled" && st.LastSync != nil {
+			if t, err := time.Parse(time.RFC3339Nano, *st.LastSync); err == nil && t.After(since) {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("integration %s did not synchronise within 60 s", id)
+}
+
+// policies are the V2 documents the demo saves, in order.
+var policies = []struct{ file, doc string }{
+	{"everyone-reads.yaml", `name: Everyone reads the shop
+policyKey: everyone-reads
+type: subscription
+actions:
+  type: anyone
+  automaticSubscription: true
+`},
+	{"hr-writes.yaml", `name: HR writes the shop
+policyKey: hr-writes
+type: subscription
+actions:
+  type: entitlements
+  accessGrant: WRITE
+  automaticSubscription: true
+  entitlements:
+    groups: [HR]
+`},
+	{"mask-personal-data.yaml", `name: Mask personal data
+policyKey: mask-personal-data
+type: data
+actions:
+- rules:
+  - type: Masking
+    config:
+      fields: [{type: columnTags, columnTag: Discovered.Entity.Social Security Number}]
+      maskingConfig: {type: Hash}
+    exceptions: {groups: [HR]}
+  - type: Masking
+    config:
+      fields: [{type: columnTags, columnTag: Discovered.Entity.Electronic Mail Address}]
+      maskingConfig: {type: Regular Expression, regex: '^[^@]*', replacement: '*****'}
+    exceptions: {groups: [HR]}
+  - type: Masking
+    config:
+      fields: [{type: columnTags, columnTag: Discovered.Entity.Credit Card Number}]
+      maskingConfig: {type: Regular Expression, regex: '^.*(.{4})$', replacement: '**** $1'}
+    exceptions: {groups: [HR]}
+  - type: Masking
+    config:
+      fields: [{type: columnTags, columnTag: Discovered.Entity.Date of Birth}]
+      maskingConfig: {type: Grouping, timePrecision: YEAR}
+    exceptions: {groups: [HR]}
+`},
+	{"customers-by-country.yaml", `name: Customers of one's own countries
+policyKey: customers-by-country
+type: data
+actions:
+- rules:
+  - type: Row Restriction By User Entitlements
+    config:
+      operator: all
+      matches: [{type: attribute, attribute: Country, tag: Discovered.Entity.Country}]
+    exceptions: {groups: [HR]}
+circumstances:
+- {type: columnTags, columnTag: Discovered.Entity.Country}
+`},
+}
+
+func (d *demo) savePolicies() error {
+	start := time.Now()
+	d.say("Global policies, saved as V2 YAML (POST /api/v2/policy, as custos policy save <file> does)")
+	local := false
+	for i, p := range policies {
+		d.line("--- %s", p.file)
+		for _, l := range strings.Split(strings.TrimRight(p.doc, "\n"), "\n") {
+			d.line("    %s", l)
+		}
+		status, err := d.api("POST", "/api/v2/policy", p.doc, nil)
+		if err != nil {
+			return err
+		}
+		if status == http.StatusNotFound {
+			if d.local == nil {
+				return errors.New("this custos serves no POST /api/v2/policy")
+			}
+			if err := d.local.SavePolicy(int64(i+1), []byte(p.doc)); err != nil {
+				return err
+			}
+			local = true
+		}
+	}
+	if local {
+		d.notes = append(d.notes, "this custos build serves no POST /api/v2/policy yet: the demo gave the policies to the engine directly")
+	}
+	if err := d.waitEnforced(); err != nil {
+		return err
+	}
+	d.line("custos pushed them into the database in %s", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// waitEnforced waits until alice's view of the customers shows the policies:
+// policies reach the database asynchronously.
+func (d *demo) waitEnforced() error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		rows, err := d.query("alice", `SELECT count(*) FILTER (WHERE email LIKE '*****@%'), count(DISTINCT country) FROM shop_governed.customers`)
+		if err == nil && rows[1][0] != "0" && rows[1][1] == "2" {
+			return nil
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the policies did not reach the database within 60 s (last: %v); see GET /integrations/%s/status", last, d.integration)
+}
+
+const showQuery = `SELECT customer_id, first_name, email, ssn, credit_card, birth_date, country
+FROM shop_governed.customers ORDER BY customer_id LIMIT 6`
+
+func (d *demo) show() error {
+	d.say("The same SELECT, as alice and as bob:")
+	for _, l := range strings.Split(showQuery, "\n") {
+		d.line("  %s", l)
+	}
+	for _, who := range []struct{ role, what string }{
+		{"alice", "alice (Country United States, Mexico; not in HR): her countries only, personal data masked"},
+		{"bob", "bob (HR): every row, nothing masked"},
+	} {
+		rows, err := d.query(who.role, showQuery)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(d.out, "\n   as %s\n", who.what)
+		printTable(d.out, rows)
+		total, err := d.query(who.role, `SELECT count(*), count(DISTINCT country) FROM shop_governed.customers`)
+		if err != nil {
+			return err
+		}
+		d.line("(%s customers in all, from %s countries)", total[1][0], total[1][1])
+	}
+	return nil
+}
+
+// query runs sql as role and returns a header row and the rows, as text.
+func (d *demo) query(role, sql string) ([][]string, error) {
+	c, err := pgx.Connect(d.ctx, d.pg.DSNAs(role, d.roles[role], database))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(d.ctx)
+	rows, err := c.Query(d.ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	var head []string
+	for _, f := range rows.FieldDescriptions() {
+		head = append(head, f.Name)
+	}
+	out = append(out, head)
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case nil:
+				row[i] = "NULL"
+			case time.Time:
+				row[i] = x.Format("2006-01-02")
+			default:
+				row[i] = fmt.Sprint(x)
+			}
+			if len(row[i]) > 24 {
+				row[i] = row[i][:21] + "..."
+			}
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+func printTable(w io.Writer, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len([]rune(c)))
+		}
+	}
+	for n, r := range rows {
+		var b strings.Builder
+		b.WriteString("   ")
+		for i, c := range r {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			b.WriteString(c + strings.Repeat(" ", widths[i]-len([]rune(c))))
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		if n == 0 {
+			var sep []string
+			for _, wd := range widths {
+				sep = append(sep, strings.Repeat("-", wd))
+			}
+			fmt.Fprintln(w, "   "+strings.Join(sep, "-+-"))
+		}
+	}
+}
+
+func (d *demo) writes() error {
+	d.say("Writes go to the table itself, for WRITE grants only; nobody reads the table directly")
+	for _, role := range []string{"alice", "bob"} {
+		sql := fmt.Sprintf(`INSERT INTO shop.products (product_id, sku, product_name, category, price_cents, in_stock) VALUES (%d, 'DEMO-%s', 'Demo Mug', 'Kitchen', 999, true)`,
+			map[string]int{"alice": 9001, "bob": 9002}[role], role)
+		_, err := d.query(role, sql)
+		d.line("%-5s INSERT INTO shop.products ...  -> %s", role, outcome(err, "1 row inserted"))
+	}
+	_, err := d.query("alice", `SELECT * FROM shop.customers LIMIT 1`)
+	d.line("alice SELECT * FROM shop.customers   -> %s", outcome(err, "rows (unexpected!)"))
+	return nil
+}
+
+func outcome(err error, ok string) string {
+	if err == nil {
+		return ok
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, " (SQLSTATE"); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func (d *demo) audit() error {
+	if !d.pg.pgaudit {
+		return nil
+	}
+	var st struct {
+		DataSources []struct {
+			DataSourceID int64  `json:"dataSourceId"`
+			View         string `json:"view"`
+		} `json:"dataSources"`
+	}
+	if _, err := d.api("GET", "/integrations/"+d.integration+"/status", nil, &st); err != nil {
+		return err
+	}
+	var id int64
+	for _, s := range st.DataSources {
+		if s.View == `"shop_governed"."customers"` {
+			id = s.DataSourceID
+		}
+	}
+	type record struct {
+		DateTime string         `json:"dateTime"`
+		UserID   *string        `json:"userId"`
+		SQLUser  *string        `json:"sqlUser"`
+		Extra    map[string]any `json:"extra"`
+	}
+	var page struct {
+		Hits []record `json:"hits"`
+	}
+	path := fmt.Sprintf("/audit?dataSourceId=%d&recordType=auditQuery&sortOrder=asc", id)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := d.api("GET", path, nil, &page); err != nil {
+			return err
+		}
+		if len(page.Hits) >= 4 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	d.say("Who read shop.customers (pgaudit's log, ingested by custos: GET %s)", path)
+	for _, r := range page.Hits {
+		user := "-"
+		if r.UserID != nil {
+			user = *r.UserID
+		}
+		q := strings.Join(strings.Fields(fmt.Sprint(r.Extra["query"])), " ")
+		if len(q) > 70 {
+			q = q[:67] + "..."
+		}
+		d.line("%-6s (role %-8s) %s", user, deref(r.SQLUser), q)
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (d *demo) cleanup(keep bool, failure error) error {
+	if keep && failure == nil && d.pg != nil {
+		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (user postgres, password %s; alice %s, bob %s).\nPress Ctrl-C to stop and clean up.\n",
+			d.url, d.key, d.pg.port, d.pg.password, d.roles["alice"], d.roles["bob"])
+		<-d.ctx.Done()
+	}
+	var errs []error
+	if d.stopCustos != nil {
+		d.stopCustos()
+	}
+	if d.pg != nil {
+		if err := d.pg.stop(); err != nil {
+			errs = append(errs, err)
+		}
+		fmt.Fprintf(d.out, "\nCleaned up: stopped PostgreSQL (pid %d) and custos, removed %s\n", d.pg.pid, d.pg.base)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/custosdata/custos/internal/policy"
+)
+
+func denied(err error) bool { return err != nil && strings.Contains(err.Error(), "permission denied") }
+
+func TestReadWriteAndRevoke(t *testing.T) {
+	e := newEnv(t)
+	reader := e.user("reader", policy.User{})
+	writer := e.user("writer", policy.User{})
+	outsider := e.user("outsider", policy.User{})
+	e.source(1, "shop", "products", nil)
+	e.grant(1, []string{reader}, []string{writer})
+	e.sync()
+
+	insert := `INSERT INTO shop.products (product_id, sku, product_name, category, price_cents, in_stock) VALUES ($1, $2, 'x', 'y', 1, true)`
+	if _, err := e.rows(reader, insert, 1001, "R-1"); !denied(err) {
+		t.Errorf("READ inserted into the table: %v", err)
+	}
+	if _, err := e.rows(writer, insert, 1002, "W-1"); err != nil {
+		t.Errorf("WRITE cannot insert: %v", err)
+	}
+	for _, role := range []string{reader, writer} {
+		if n := e.one(role, `SELECT count(*) FROM shop_governed.products WHERE product_id = 1002`); n != "1" {
+			t.Errorf("%s does not read the inserted row: %s", role, n)
+		}
+	}
+	if _, err := e.rows(outsider, `SELECT * FROM shop_governed.products`); !denied(err) {
+		t.Errorf("a user without access reads the view: %v", err)
+	}
+	if _, err := e.rows(writer, `SELECT * FROM shop.products`); !denied(err) {
+		t.Errorf("WRITE reads the table itself: %v", err)
+	}
+
+	// Losing access revokes at once; gaining WRITE grants it.
+	e.grant(1, nil, []string{reader})
+	e.sync()
+	if _, err := e.rows(writer, `SELECT 1 FROM shop_governed.products LIMIT 1`); !denied(err) {
+		t.Errorf("a removed subscriber still reads: %v", err)
+	}
+	if _, err := e.rows(writer, insert, 1003, "W-2"); !denied(err) {
+		t.Errorf("a removed writer still inserts: %v", err)
+	}
+	if _, err := e.rows(reader, insert, 1004, "R-2"); err != nil {
+		t.Errorf("the new writer cannot insert: %v", err)
+	}
+	// A user whose role leaves custos's mapping keeps no entitlement row.
+	delete(e.ents, writer)
+	e.sync()
+	if n := e.one("postgres", `SELECT count(*) FROM custos.entitlements WHERE role_name = $1`, writer); n != "0" {
+		t.Errorf("entitlements of an unmapped role remain")
+	}
+}
+
+func TestChangesShowInTheNextQuery(t *testing.T) {
+	e := newEnv(t)
+	hr := e.user("hr", policy.User{Groups: []string{"HR"}})
+	e.source(1, "shop", "customers", map[string][]string{"email": {"PII.Email"}})
+	e.grant(1, []string{hr}, nil)
+	e.sync()
+	raw := e.one("postgres", `SELECT email FROM shop.customers WHERE customer_id = 1`)
+	q := `SELECT email FROM shop_governed.customers WHERE customer_id = 1`
+	if got := e.one(hr, q); got != raw {
+		t.Fatalf("no policy yet: %q", got)
+	}
+	// A policy appears.
+	id := e.policy(maskPolicy("mask email", "PII.Email", "{type: Constant, constant: hidden}"))
+	e.sync()
+	if got := e.one(hr, q); got != "hidden" {
+		t.Errorf("after the policy: %q", got)
+	}
+	// The user joins the excepted group: an entitlement change, no view change.
+	ent := e.ents[hr]
+	ent.Groups = []string{"HR", "Exempt"}
+	e.ents[hr] = ent
+	if rep := e.sync(); len(rep.Changes) != 1 {
+		t.Errorf("a group change rewrote more than the entitlements: %v", rep.Changes)
+	}
+	if got := e.one(hr, q); got != raw {
+		t.Errorf("after joining Exempt: %q", got)
+	}
+	// The tag leaves the column.
+	ent.Groups = []string{"HR"}
+	e.ents[hr] = ent
+	if _, err := e.ix.UntagColumn(1, "email", "PII.Email"); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if got := e.one(hr, q); got != raw {
+		t.Errorf("after untagging: %q", got)
+	}
+	// The policy goes away with the tag back.
+	if _, err := e.ix.TagColumn(1, "email", "PII.Email"); err != nil {
+		t.Fatal(err)
+	}
+	e.ix.RemovePolicy(id)
+	e.sync()
+	if got := e.one(hr, q); got != raw {
+		t.Errorf("after removing the policy: %q", got)
+	}
+}
+
+func TestDriftIsRepaired(t *testing.T) {
+	e := newEnv(t)
+	reader := e.user("reader", policy.User{})
+	other := e.user("other", policy.User{})
+	e.source(1, "shop", "customers", map[string][]string{"ssn": {"PII.SSN"}, "country": {"Geo.Country"}})
+	e.policy(maskPolicy("hash", "PII.SSN", "{type: Hash}"))
+	e.policy(rowPolicy("rows", `
+  - type: Row Restriction by Custom Where Clause
+    config: {predicate: "country = 'United States'"}`))
+	e.grant(1, []string{reader}, nil)
+	e.sync()
+	us := e.one("postgres", `SELECT count(*) FROM shop.customers WHERE country = 'United States'`)
+	var cols []string
+	for _, c := range e.srcs[1].Columns {
+		if c == "ssn" {
+			c = "ssn::text AS ssn"
+		}
+		cols = append(cols, c)
+	}
+	unmasked := `CREATE OR REPLACE VIEW shop_governed.customers AS SELECT ` + strings.Join(cols, ", ") + ` FROM shop.customers`
+
+	for _, c := range []struct {
+		name, sql, drift string
+	}{
+		{"view dropped", `DROP VIEW shop_governed.customers`, "dropped by hand"},
+		{"view altered", unmasked, "changed by hand"},
+		{"grant added on the view", `GRANT SELECT ON shop_governed.customers TO ` + other, ""},
+		{"grant removed from the view", `REVOKE SELECT ON shop_governed.customers FROM ` + reader, ""},
+		{"table granted to a user", `GRANT SELECT ON shop.customers TO ` + other, "by hand"},
+		{"table granted to PUBLIC", `GRANT SELECT ON shop.customers TO PUBLIC`, "by hand"},
+		{"row filter dropped", `DROP POLICY custos_row_filter ON shop.customers`, "dropped by hand"},
+		{"row filter altered", `ALTER POLICY custos_row_filter ON shop.customers USING (true)`, "changed by hand"},
+		{"row security disabled", `ALTER TABLE shop.customers DISABLE ROW LEVEL SECURITY`, "disabled by hand"},
+		{"function replaced", `CREATE OR REPLACE FUNCTION custos.mask_hash(v text, salt bytea) RETURNS text LANGUAGE sql STABLE RETURN v`, "functions"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			e.mustRows("postgres", c.sql)
+			rep := e.sync()
+			if len(rep.Changes) == 0 {
+				t.Fatalf("nothing repaired")
+			}
+			if c.drift != "" && !strings.Contains(strings.Join(rep.Drift, "\n"), c.drift) {
+				t.Errorf("drift %v does not say %q", rep.Drift, c.drift)
+			}
+			if again := e.sync(); len(again.Changes) != 0 {
+				t.Errorf("a second reconcile changed %v", again.Changes)
+			}
+			if got := e.one(reader, `SELECT count(*) FROM shop_governed.customers`); got != us {
+				t.Errorf("reader sees %s rows, want %s", got, us)
+			}
+			if got := e.one(reader, `SELECT count(*) FROM shop_governed.customers WHERE length(ssn) = 64`); got != us {
+				t.Errorf("%s hashed SSNs after repair, want %s", got, us)
+			}
+			for _, role := range []string{reader, other} {
+				if _, err := e.rows(role, `SELECT 1 FROM shop.customers LIMIT 1`); !denied(err) {
+					t.Errorf("%s reads the table: %v", role, err)
+				}
+			}
+			if _, err := e.rows(other, `SELECT 1 FROM shop_governed.customers LIMIT 1`); !denied(err) {
+				t.Errorf("other reads the view: %v", err)
+			}
+		})
+	}
+}
+
+func TestTeardownRestoresTheDatabase(t *testing.T) {
+	e := newEnv(t)
+	reader := e.user("reader", policy.User{})
+	writer := e.user("writer", policy.User{})
+	e.mustRows("postgres", `GRANT SELECT ON shop.orders TO PUBLIC`)
+	e.source(1, "shop", "customers", map[string][]string{"country": {"Geo.Country"}})
+	e.source(2, "shop", "orders", nil)
+	e.policy(rowPolicy("rows", `
+  - type: Row Restriction by Custom Where Clause
+    config: {predicate: "country = 'France'"}`))
+	e.grant(1, []string{reader}, []string{writer})
+	e.grant(2, []string{reader}, nil)
+	e.sync()
+	if _, err := e.rows(reader, `SELECT 1 FROM shop.orders`); !denied(err) {
+		t.Fatalf("PUBLIC's SELECT was not revoked: %v", err)
+	}
+	changes, err := Teardown(e.ctx, e.db, e.sys, TeardownOptions{Database: e.dbname})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("teardown: %v", changes)
+	checks := map[string]string{
+		`SELECT count(*) FROM pg_namespace WHERE nspname IN ('custos', 'shop_governed')`:                                               "0",
+		`SELECT count(*) FROM pg_roles WHERE rolname = '` + e.sys.Role + `'`:                                                           "0",
+		`SELECT count(*) FROM pg_policy WHERE polrelid = 'shop.customers'::regclass`:                                                   "0",
+		`SELECT relrowsecurity::text FROM pg_class WHERE oid = 'shop.customers'::regclass`:                                             "false",
+		`SELECT has_table_privilege('` + writer + `', 'shop.customers', 'INSERT')::text`:                                               "false",
+		`SELECT has_table_privilege('` + reader + `', 'shop.orders', 'SELECT')::text`:                                                  "true", // PUBLIC's again
+		`SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'shop.customers'::regclass AND a.grantee <> c.relowner`: "0",
+	}
+	for q, want := range checks {
+		if got := e.one("postgres", q); got != want {
+			t.Errorf("%s = %s, want %s", q, got, want)
+		}
+	}
+}
+
+func TestKeptDataSourcesAreLeftAlone(t *testing.T) {
+	e := newEnv(t)
+	r := e.user("r", policy.User{})
+	e.source(1, "shop", "customers", map[string][]string{"ssn": {"PII.SSN"}})
+	e.policy(maskPolicy("hash", "PII.SSN", "{type: Hash}"))
+	e.grant(1, []string{r}, nil)
+	e.sync()
+	d := e.desired(true)
+	d.Sources, d.Keep = nil, []int64{1}
+	rep, err := Reconcile(e.ctx, e.db, e.sys, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changes) != 0 {
+		t.Errorf("a kept data source was changed: %v", rep.Changes)
+	}
+	if n := e.one(r, `SELECT count(*) FROM shop_governed.customers WHERE length(ssn) = 64`); n == "0" {
+		t.Error("the kept view lost its masks")
+	}
+	// Without Keep, the same full reconciliation removes the view.
+	d.Keep = nil
+	if _, err := Reconcile(e.ctx, e.db, e.sys, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.one("postgres", `SELECT count(*) FROM pg_namespace WHERE nspname = 'shop_governed'`); n != "0" {
+		t.Error("the view of a data source no longer governed remains")
+	}
+}

@@ -1,0 +1,35 @@
+package postgres
+
+import "sort"
+
+// acl maps a grantee ("public" for PUBLIC) to its privileges on an object.
+type acl map[string]map[string]bool
+
+func (a acl) add(grantee, priv string) {
+	if a[grantee] == nil {
+		a[grantee] = map[string]bool{}
+	}
+	a[grantee][priv] = true
+}
+
+func (a acl) has(grantee, priv string) bool { return a[grantee][priv] }
+
+// privileges lists a grantee's privileges, sorted.
+func (a acl) privileges(grantee string) []string {
+	var out []string
+	for p := range a[grantee] {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// grantees lists every grantee, sorted.
+func (a acl) grantees() []string {
+	var out []string
+	for g := range a {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
