@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,10 +26,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/custosdata/custos/internal/cli/cmdutil"
-	"github.com/custosdata/custos/internal/connector"
-	"github.com/custosdata/custos/internal/enforce/enforcetest"
 	"github.com/custosdata/custos/internal/sample"
-	"github.com/custosdata/custos/internal/sdd"
 	"github.com/custosdata/custos/internal/server"
 )
 
@@ -68,10 +64,8 @@ type demo struct {
 	app   *server.App
 	url   string
 	key   string
-	local *enforcetest.Decisions
 	roles map[string]string // role -> password
 	step  int
-	notes []string
 	// integration is the id of the PostgreSQL integration.
 	integration string
 	// stopCustos stops the server and waits for it.
@@ -101,12 +95,6 @@ func run(ctx context.Context, out io.Writer, keep bool) (err error) {
 		d.discover, d.integrate, d.savePolicies, d.show, d.writes, d.audit} {
 		if err := step(); err != nil {
 			return err
-		}
-	}
-	if len(d.notes) > 0 {
-		d.say("Notes")
-		for _, n := range d.notes {
-			d.line("- %s", n)
 		}
 	}
 	return nil
@@ -213,13 +201,6 @@ func (d *demo) startCustos() error {
 	case <-time.After(30 * time.Second):
 		return errors.New("custos did not start within 30 s")
 	}
-	if !app.Enforce.HasDecisions() {
-		// This build of custos has no governance service to decide: the
-		// demo lends it the policy engine directly.
-		d.local = enforcetest.New(app.DB)
-		app.Enforce.SetDecisions(d.local)
-		d.notes = append(d.notes, "this custos build has no governance service yet: policies were evaluated by the engine the demo attached")
-	}
 	d.say("custos at %s (embedded SQLite store, log in %s)", d.url, logFile.Name())
 	return nil
 }
@@ -253,7 +234,7 @@ func (d *demo) api(method, path string, body any, out any) (int, error) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {
+	if resp.StatusCode >= 300 {
 		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
 	}
 	if out != nil && resp.StatusCode < 300 {
@@ -308,98 +289,43 @@ connection:
 nameTemplate:
   dataSourceFormat: <schema>.<tablename>
 `, d.pg.port, database, d.pg.password)
-	var res map[string]any
-	status, err := d.api("POST", "/api/v2/data?wait=-1", doc, &res)
-	if err != nil {
+	var res struct {
+		Creating []string `json:"creating"`
+	}
+	if _, err := d.api("POST", "/api/v2/data?wait=-1", doc, &res); err != nil {
 		return err
 	}
 	d.say("Registered schema shop of database %s (POST /api/v2/data, connectionKey shop)", database)
-	if status == http.StatusNotFound {
-		ids, err := enforcetest.Register(d.ctx, d.app.DB, d.pg.DSN(database), "shop", "shop")
-		if err != nil {
-			return err
-		}
-		var names []string
-		for n := range ids {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		d.line("data sources: %s", strings.Join(names, ", "))
-		d.notes = append(d.notes, "this custos build serves no POST /api/v2/data yet: the demo registered the tables itself")
-		return nil
-	}
-	d.line("data sources: %v", res["creating"])
+	d.line("data sources: %s", strings.Join(res.Creating, ", "))
 	return nil
 }
 
 func (d *demo) discover() error {
-	status, err := d.api("POST", "/sdd/run", map[string]any{"all": true, "wait": -1}, nil)
-	if err != nil {
+	if _, err := d.api("POST", "/sdd/run", map[string]any{"all": true, "wait": -1}, nil); err != nil {
 		return err
 	}
-	tags := map[string][]string{}
-	if status == http.StatusNotFound {
-		if tags, err = d.localDiscovery(); err != nil {
-			return err
+	var ds struct {
+		ID int64 `json:"id"`
+	}
+	if _, err := d.api("GET", "/dataSource/name/shop.customers", nil, &ds); err != nil {
+		return err
+	}
+	var dict struct {
+		Metadata []struct {
+			Name string   `json:"name"`
+			Tags []string `json:"tags"`
+		} `json:"metadata"`
+	}
+	if _, err := d.api("GET", fmt.Sprintf("/dictionary/%d", ds.ID), nil, &dict); err != nil {
+		return err
+	}
+	d.say("Sensitive data discovery (POST /sdd/run) tagged the columns of shop.customers")
+	for _, c := range dict.Metadata {
+		if len(c.Tags) > 0 {
+			d.line("%-16s %s", c.Name, strings.Join(c.Tags, ", "))
 		}
-		d.notes = append(d.notes, "this custos build serves no POST /sdd/run yet: the demo ran the discovery classifier itself")
-	}
-	d.say("Sensitive data discovery tagged the columns of shop.customers")
-	var cols []string
-	for c := range tags {
-		cols = append(cols, c)
-	}
-	sort.Strings(cols)
-	for _, c := range cols {
-		d.line("%-16s %s", c, strings.Join(tags[c], ", "))
-	}
-	if d.local != nil {
-		return d.local.Load(d.ctx)
 	}
 	return nil
-}
-
-// localDiscovery samples every registered table and tags its columns with
-// the default framework, as the SDD run does.
-func (d *demo) localDiscovery() (map[string][]string, error) {
-	src, err := connector.OpenPostgres(d.ctx, connector.Connection{Handler: connector.PostgreSQL, Hostname: "127.0.0.1",
-		Port: d.pg.port, Database: database, Username: "postgres", Password: d.pg.password}, connector.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	tables, err := src.Tables(d.ctx, "shop")
-	if err != nil {
-		return nil, err
-	}
-	scorer := sdd.MustCompile(sdd.DefaultFramework(), nil)
-	shown := map[string][]string{}
-	for _, t := range tables {
-		ds, err := d.app.DB.GetDataSourceByName(d.ctx, t.Schema+"."+t.Name)
-		if err != nil {
-			continue
-		}
-		s, err := src.Sample(d.ctx, connector.TableRef{Schema: t.Schema, Name: t.Name}, connector.SampleOptions{})
-		if err != nil {
-			return nil, err
-		}
-		var cols []sdd.Column
-		for _, c := range t.Columns {
-			sc, _ := s.Column(c.Name)
-			cols = append(cols, sdd.Column{Name: c.Name, DataType: c.DataType, Values: sc.Values, Nulls: sc.Nulls})
-		}
-		for _, r := range scorer.ScoreAll(cols) {
-			for _, tag := range r.Tags {
-				if err := enforcetest.Tag(d.ctx, d.app.DB, ds.ID, r.Column, tag); err != nil {
-					return nil, err
-				}
-			}
-			if t.Name == "customers" && len(r.Tags) > 0 {
-				shown[r.Column] = r.Tags
-			}
-		}
-	}
-	return shown, nil
 }
 
 func (d *demo) integrate() error {
@@ -511,28 +437,14 @@ circumstances:
 func (d *demo) savePolicies() error {
 	start := time.Now()
 	d.say("Global policies, saved as V2 YAML (POST /api/v2/policy, as custos policy save <file> does)")
-	local := false
-	for i, p := range policies {
+	for _, p := range policies {
 		d.line("--- %s", p.file)
 		for _, l := range strings.Split(strings.TrimRight(p.doc, "\n"), "\n") {
 			d.line("    %s", l)
 		}
-		status, err := d.api("POST", "/api/v2/policy", p.doc, nil)
-		if err != nil {
+		if _, err := d.api("POST", "/api/v2/policy", p.doc, nil); err != nil {
 			return err
 		}
-		if status == http.StatusNotFound {
-			if d.local == nil {
-				return errors.New("this custos serves no POST /api/v2/policy")
-			}
-			if err := d.local.SavePolicy(int64(i+1), []byte(p.doc)); err != nil {
-				return err
-			}
-			local = true
-		}
-	}
-	if local {
-		d.notes = append(d.notes, "this custos build serves no POST /api/v2/policy yet: the demo gave the policies to the engine directly")
 	}
 	if err := d.waitEnforced(); err != nil {
 		return err
