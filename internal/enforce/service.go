@@ -98,8 +98,6 @@ func (s *Service) SetDecisions(d Decisions) {
 	s.changed(store.PendingAll, nil)
 }
 
-// HasDecisions reports whether the policy side is connected.
-func (s *Service) HasDecisions() bool { return s.decisionsOrNil() != nil }
 
 func (s *Service) decisionsOrNil() Decisions {
 	s.mu.Lock()
