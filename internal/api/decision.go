@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/custosdata/custos/internal/enforce"
 	"strings"
 	"time"
 
@@ -214,6 +215,7 @@ type effectivePlanJSON struct {
 	Rows           []rowDecisionJSON      `json:"rows" doc:"the row filters; a row shows when it passes every one"`
 	NoRows         bool                   `json:"noRows" doc:"a rule hides every row from the user"`
 	Policies       []policyRefJSON        `json:"policies" doc:"the policies that affected the user, in precedence order"`
+	SQL            *enforce.Preview       `json:"sql,omitempty" doc:"the PostgreSQL the data source's plan renders to (one view and row filter serve every user); absent for other technologies"`
 }
 
 func columnDecisionOf(c *policy.ColumnDecision) columnDecisionJSON {
@@ -354,7 +356,13 @@ func (s *Server) decisionRoutes(gov *governance.Service) {
 			if err != nil {
 				return nil, err
 			}
-			return effectivePlanOf(d), nil
+			out := effectivePlanOf(d)
+			if s.preview != nil {
+				if out.SQL, err = s.preview(r.Context(), d.DataSourceID); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
 		})
 
 	s.Handle(Op{Method: "GET", Path: "/dataSource/{dataSourceId}/users/{profileId}/visibilityReport",

@@ -14,6 +14,7 @@ type integrationQuery struct {
 
 // IntegrationRoutes serves the Integrations API.
 func (s *Server) IntegrationRoutes(svc *enforce.Service) {
+	s.preview = svc.Preview
 	const tag = "integrations"
 	perm := auth.ApplicationAdmin
 	s.Handle(Op{Method: "GET", Path: "/integrations", Summary: "List the integrations", Tag: tag, Permission: perm,

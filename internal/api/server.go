@@ -21,6 +21,7 @@ import (
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/catalog/discovery"
+	"github.com/custosdata/custos/internal/enforce"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
@@ -55,6 +56,9 @@ type Server struct {
 	// auditFallbacks counts successful changes that wrote no audit record
 	// of their own; tests assert it stays zero.
 	auditFallbacks atomic.Int64
+	// preview renders a data source's plan as PostgreSQL for the decision
+	// endpoint; set when enforcement is wired in.
+	preview func(ctx context.Context, dataSourceID int64) (*enforce.Preview, error)
 }
 
 // Op describes one route: how it is documented and guarded.

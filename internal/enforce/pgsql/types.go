@@ -1,5 +1,7 @@
 package pgsql
 
+import "strings"
+
 // Kind is the family of a column's type, read from the live catalog. The
 // renderer casts only to the types named here, spelled by itself, so no
 // type name read from anywhere is ever pasted into SQL.
@@ -85,4 +87,36 @@ func (k Kind) String() string {
 		return "other"
 	}
 	return kindSQL[k][len("pg_catalog."):]
+}
+
+// KindOfName maps a type as the catalog records it (the remote type, such as
+// "character varying(255)" or "timestamp with time zone") to its kind, for
+// rendering without a live database at hand.
+func KindOfName(name string) Kind {
+	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(name)), "(")
+	switch strings.TrimSpace(base) {
+	case "text", "character varying", "varchar", "character", "char", "bpchar", "name", "citext":
+		return KindText
+	case "smallint", "int2":
+		return KindInt2
+	case "integer", "int", "int4":
+		return KindInt4
+	case "bigint", "int8":
+		return KindInt8
+	case "numeric", "decimal":
+		return KindNumeric
+	case "real", "float4":
+		return KindFloat4
+	case "double precision", "float8":
+		return KindFloat8
+	case "date":
+		return KindDate
+	case "timestamp", "timestamp without time zone":
+		return KindTimestamp
+	case "timestamptz", "timestamp with time zone":
+		return KindTimestampTZ
+	case "boolean", "bool":
+		return KindBool
+	}
+	return KindOther
 }
