@@ -98,7 +98,6 @@ func (s *Service) SetDecisions(d Decisions) {
 	s.changed(store.PendingAll, nil)
 }
 
-
 func (s *Service) decisionsOrNil() Decisions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
