@@ -160,12 +160,13 @@ func Feed(ctx context.Context, q *store.Queries, p *auth.Principal, f Filter) (*
 }
 
 // OfModel returns one page of what happened to one model (a project), as
-// seen by the reader: their receipts say what they read.
-func OfModel(ctx context.Context, q *store.Queries, p *auth.Principal, modelType, modelID string, offset, size int) (*Page, error) {
+// seen by the reader: their receipts say what they read. f's paging and
+// order apply; its other filters do not.
+func OfModel(ctx context.Context, q *store.Queries, p *auth.Principal, modelType, modelID string, f Filter) (*Page, error) {
 	var a store.Args
 	reader := a.Add(p.UserID)
 	conds := []string{"x.model_type = " + a.Add(modelType), "x.model_id = " + a.Add(modelID)}
-	return page(ctx, q, p, Filter{Descending: true, Offset: offset, Size: size}, a, conds,
+	return page(ctx, q, p, Filter{Descending: f.Descending, After: f.After, Offset: f.Offset, Size: f.Size}, a, conds,
 		`activities x LEFT JOIN activity_receipts r ON r.activity_id = x.id AND r.user_id = `+reader)
 }
 

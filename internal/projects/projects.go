@@ -61,16 +61,20 @@ type Service struct {
 	log  *slog.Logger
 }
 
-// New returns the service.
-func New(db *store.DB, eng Engine, opts Options) *Service {
+// New returns the service; SetEngine plugs in the policy engine before it
+// serves (the engine, in turn, asks the service what users act under).
+func New(db *store.DB, opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
 	if opts.ExpiryInterval <= 0 {
 		opts.ExpiryInterval = time.Second
 	}
-	return &Service{db: db, eng: eng, opts: opts, log: opts.Log}
+	return &Service{db: db, opts: opts, log: opts.Log}
 }
+
+// SetEngine plugs in the policy engine.
+func (s *Service) SetEngine(eng Engine) { s.eng = eng }
 
 // Exists reports whether a project exists and is enabled: the check of
 // project-scoped API keys.
@@ -246,10 +250,14 @@ func (s *Service) synced(ctx context.Context) {
 	}
 }
 
+// trimmed trims s; empty text is no text.
 func trimmed(s *string) *string {
 	if s == nil {
 		return nil
 	}
 	t := strings.TrimSpace(*s)
+	if t == "" {
+		return nil
+	}
 	return &t
 }
