@@ -149,7 +149,7 @@ type projectJSON struct {
 	RequestedState         *string    `json:"requestedState"`
 	Approved               bool       `json:"approved"`
 	SubscriptionExpiration *time.Time `json:"subscriptionExpiration"`
-	WorkspaceWarnings      []string   `json:"workspaceWarnings,omitempty"`
+	WorkspaceWarnings      *[]string  `json:"workspaceWarnings,omitempty" doc:"create and update: always empty"`
 }
 
 func projectOf(v *projects.View) projectJSON {
@@ -508,7 +508,7 @@ func (s *Server) projectRoutes(prj *projects.Service) {
 			return nil, err
 		}
 		out := projectOf(v)
-		out.WorkspaceWarnings = []string{}
+		out.WorkspaceWarnings = &[]string{}
 		return out, nil
 	})
 
@@ -592,7 +592,7 @@ func (s *Server) projectRoutes(prj *projects.Service) {
 				return nil, err
 			}
 			out := projectOf(v)
-			out.WorkspaceWarnings = []string{}
+			out.WorkspaceWarnings = &[]string{}
 			return out, nil
 		})
 

@@ -1,0 +1,289 @@
+package api_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/custosdata/custos/internal/server/servertest"
+)
+
+const purposeHierarchy = `name: Purpose Hierarchy
+acknowledgement: The root acknowledgement
+subpurposes:
+  - name: Purpose Hierarchy.Child 1
+    acknowledgement: Override the root acknowledgement
+  - name: Purpose Hierarchy.Child 2
+  - name: Purpose Hierarchy.Child 1.Grandchild 1
+  - name: Purpose Hierarchy.Child 1.Grandchild 2
+  - name: Purpose Hierarchy.Child 2.Grandchild 1
+  - name: Purpose Hierarchy.Child 2.Grandchild 2
+`
+
+const usePurposes = `name: Use Purposes
+acknowledgement: You promise to be good
+description: For use with projects to do policy adjustments
+kAnonNoiseReduction: Medium
+`
+
+const anyoneProject = `name: Anyone Project
+projectKey: Anyone project
+documentation: "# Anyone Can See This"
+description: "Anyone can join this project"
+allowMaskedJoins: false
+subscriptionPolicy:
+    type: anyone
+    automaticSubscription: true
+    description: "Auto-subscribe everyone"
+tags:
+  - Discovered.Person Name
+purposes:
+  - Use Purposes
+  - Purpose Hierarchy.Child 2.Grandchild 2
+`
+
+const approvalProject = `name: Approval Project
+projectKey: Approval project
+description: "Need approval to join this project"
+allowMaskedJoins: true
+subscriptionPolicy:
+    type: approval
+    approvals:
+      - requiredPermission: GOVERNANCE
+        specificApproverRequired: true
+      - requiredPermission: ADMIN
+        specificApproverRequired: false
+`
+
+const entitlementProject = `name: Entitlement Project
+projectKey: entitlement project
+description: "Need specific entitlements to join this project"
+subscriptionPolicy:
+    type: entitlements
+    automaticSubscription: false
+    allowDiscovery: true
+    entitlements:
+      operator: any
+      groups:
+        - Engineers
+        - Founders
+      attributes:
+        - name: Auth1
+          value: super secret
+`
+
+// TestProjectExamples saves every documented V2 project example and reads
+// it back; the workspace examples are refused and change nothing.
+func TestProjectExamples(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		w := newPWorld(t, env)
+		w.group("Engineers")
+		w.group("Founders")
+		w.purpose(usePurposes)
+		w.purpose(purposeHierarchy)
+
+		var saved map[string]any
+		w.admin(200, "POST", "/api/v2/project", "name: A Bare Bones Project\nprojectKey: simplest possible project\n", &saved)
+		if saved["creating"] != true || saved["updating"] != false || saved["projectId"] == nil ||
+			saved["numberOfDataSourcesAdded"] != 0.0 || saved["creatingWorkspace"] != false {
+			t.Fatalf("basic project: %v", saved)
+		}
+		anyone := w.saveV2(anyoneProject)
+		approval := w.saveV2(approvalProject)
+		entitlement := w.saveV2(entitlementProject)
+
+		// Read back as V2 documents: what was posted.
+		var doc map[string]any
+		w.admin(200, "GET", "/api/v2/project/Anyone%20project", nil, &doc)
+		if doc["name"] != "Anyone Project" || doc["documentation"] != "# Anyone Can See This" ||
+			jsonString(doc["purposes"]) != `["Purpose Hierarchy.Child 2.Grandchild 2","Use Purposes"]` ||
+			jsonString(doc["tags"]) != `["Discovered.Person Name"]` ||
+			jsonString(doc["subscriptionPolicy"]) != `{"allowDiscovery":false,"automaticSubscription":true,"description":"Auto-subscribe everyone","type":"anyone"}` {
+			t.Fatalf("anyone project document: %v", jsonString(doc))
+		}
+		w.admin(200, "GET", "/api/v2/project/entitlement%20project", nil, &doc)
+		if jsonString(doc["subscriptionPolicy"]) != `{"allowDiscovery":true,"automaticSubscription":false,"entitlements":{"attributes":[{"name":"Auth1","value":"super secret"}],"groups":["Engineers","Founders"],"operator":"any"},"type":"entitlements"}` {
+			t.Fatalf("entitlement project document: %v", jsonString(doc))
+		}
+		// V1 objects.
+		p := w.project(admin, approval)
+		if p.SubscriptionType != "approval" || p.SubscriptionStatus != "owner" || p.Status != "open" || p.ProjectKey != "Approval project" {
+			t.Fatalf("approval project: %+v", p)
+		}
+		if p := w.project(admin, entitlement); p.SubscriptionType != "policy" {
+			t.Fatalf("entitlement project: %+v", p)
+		}
+		if p := w.project(admin, anyone); p.SubscriptionType != "automatic" || len(p.Purposes) != 2 || len(p.Tags) != 1 {
+			t.Fatalf("anyone project: %+v", p)
+		}
+
+		// Saving the same document again updates and changes nothing.
+		w.admin(200, "POST", "/api/v2/project", anyoneProject, &saved)
+		if saved["creating"] != false || saved["updating"] != true || saved["projectId"] != float64(anyone) {
+			t.Fatalf("second save: %v", saved)
+		}
+		// A dry run that would create reports without an id and creates nothing.
+		before := w.count("projects")
+		w.admin(200, "POST", "/api/v2/project?dryRun=true&deleteDataSourcesOnWorkspaceDelete=true",
+			"name: Dry\nprojectKey: dry\npurposes: [Use Purposes]\n", &saved)
+		if saved["dryRun"] != true || saved["creating"] != true || saved["projectId"] != nil || w.count("projects") != before {
+			t.Fatalf("dry run: %v (%d projects)", saved, w.count("projects"))
+		}
+
+		// Workspaces, missing purposes, groups and data sources: 422 naming the field, nothing saved.
+		for _, c := range []struct{ doc, field string }{
+			{"name: Databricks Spark Project\nprojectKey: databricks spark project\npurposes: [Use Purposes]\n" +
+				"workspace: {type: databricks, config: {database: native, directory: native, workspaceConfigurationName: S3}}\n", "workspace"},
+			{"name: Snowflake Project\nprojectKey: snowflake project\n" +
+				"workspace: {type: snowflake, config: {schema: SNOWFLAKE_NATIVE, warehouses: [DEMO_WH]}}\n", "workspace"},
+			{"name: X\nprojectKey: x\npurposes: [Use Purposes, No Such Purpose]\n", "purposes[1]"},
+			{"name: X\nprojectKey: x\ndatasources: [Crime Data]\n", "datasources[0]"},
+			{"name: X\nprojectKey: x\nsubscriptionPolicy: {type: entitlements, entitlements: {groups: [Nobody]}}\n", "subscriptionPolicy.entitlements.groups[0]"},
+			{"name: X\nprojectKey: x\nsubscriptionPolicy: {type: approval}\n", "subscriptionPolicy.approvals"},
+			{"name: X\nprojectKey: x\nsubscriptionPolicy: {type: sometimes}\n", "subscriptionPolicy.type"},
+			{"name: X\nprojectKey: x\nsubscriptionPolicy: {type: approval, approvals: [{requiredPermission: BOSS}]}\n", "subscriptionPolicy.approvals[0].requiredPermission"},
+			{"projectKey: x\n", "name"},
+		} {
+			r := w.admin(422, "POST", "/api/v2/project", c.doc, nil)
+			if got := fields(t, r); !slices.Contains(got, c.field) {
+				t.Fatalf("%s: fields %v, want %s: %s", c.doc, got, c.field, r.Body)
+			}
+		}
+		if n := w.count("projects"); n != before {
+			t.Fatalf("refused saves created projects: %d, want %d", n, before)
+		}
+		// A refused update leaves the project as it was.
+		w.admin(422, "POST", "/api/v2/project", strings.Replace(anyoneProject, "  - Use Purposes", "  - Missing Purpose", 1), nil)
+		if p := w.project(admin, anyone); len(p.Purposes) != 2 {
+			t.Fatalf("refused update changed purposes: %+v", p)
+		}
+		// Creating needs CREATE_PROJECT.
+		_, key := env.NewUser(t, "plain@example.com")
+		w.do(key, 403, "POST", "/api/v2/project", "name: Mine\nprojectKey: mine\n", nil)
+		w.do(key, 403, "POST", "/project", map[string]any{"name": "Mine"}, nil)
+		// Non-managers cannot change a project.
+		w.do(key, 403, "PUT", fmt.Sprintf("/project/%d", anyone), map[string]any{"name": "Taken"}, nil)
+	})
+}
+
+// TestProjectV1Lifecycle creates, searches, updates, disables and deletes a
+// project through the V1 API, and renames and deletes by key through V2.
+func TestProjectV1Lifecycle(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		w := newPWorld(t, env)
+		w.purpose(usePurposes)
+		var created map[string]any
+		w.admin(200, "POST", "/project", map[string]any{"id": 4, "name": "API Project", "status": "open",
+			"description": "project created with api", "deleted": false, "allowMaskedJoins": false,
+			"createdAt": "2021-09-10", "updatedAt": "2021-09-10"}, &created)
+		if created["projectKey"] != "api project" || created["documentation"] != "# API Project" ||
+			created["subscriptionType"] != "manual" || created["subscriptionPolicy"] != nil || created["equalization"] != nil ||
+			jsonString(created["workspaceWarnings"]) != "[]" || jsonString(created["purposes"]) != "[]" {
+			t.Fatalf("created: %v", jsonString(created))
+		}
+		id := int64(created["id"].(float64))
+		w.admin(200, "POST", "/project", map[string]any{"name": "Second", "status": "closed", "purposes": []any{"Use Purposes"},
+			"tags": []any{map[string]any{"name": "Finance"}}, "subscriptionType": "automatic"}, nil)
+		// Search: filters and modes.
+		var page struct {
+			Hits   []projectV1    `json:"hits"`
+			Count  int            `json:"count"`
+			Facets map[string]any `json:"facets"`
+		}
+		w.admin(200, "GET", "/project", nil, &page)
+		if page.Count != 2 || page.Hits[0].Name != "API Project" || page.Hits[1].Name != "Second" {
+			t.Fatalf("search: %+v", page)
+		}
+		for q, want := range map[string][]string{
+			"status=closed": {"Second"}, "subscription=automatic": {"Second"}, "subscription=manual": {"API Project"},
+			"subscription=owner": {"API Project", "Second"}, "subscription=not_subscribed": nil, "searchText=created%20with": {"API Project"},
+			"searchText=created%20with&nameOnly=true": nil, "tag=Finance": {"Second"}, "isEqualized=false": {"API Project", "Second"},
+			"snowflake=true": nil, "sortField=name&sortOrder=desc": {"Second", "API Project"}, "size=1&offset=1": {"Second"},
+		} {
+			w.admin(200, "GET", "/project?"+q, nil, &page)
+			var names []string
+			for _, h := range page.Hits {
+				names = append(names, h.Name)
+			}
+			if !slices.Equal(names, want) {
+				t.Fatalf("%s: %v, want %v", q, names, want)
+			}
+		}
+		var agg map[string]any
+		w.admin(200, "GET", "/project?mode=1", nil, &agg)
+		if agg["count"] != 2.0 || agg["hits"] != nil {
+			t.Fatalf("mode COUNT: %v", agg)
+		}
+		w.admin(200, "GET", "/project?mode=4", nil, &agg)
+		if jsonString(agg["facets"]) != `{"tags":{"Finance":1}}` {
+			t.Fatalf("mode TAG: %v", agg)
+		}
+		w.admin(200, "GET", "/project?mode=6", nil, &agg)
+		if jsonString(agg["facets"]) != `{"status":{"closed":1,"open":1}}` {
+			t.Fatalf("mode STATUS: %v", agg)
+		}
+		w.admin(200, "GET", "/project?mode=5", nil, &agg)
+		if f := agg["facets"].(map[string]any); f["min"] == nil || f["max"] == nil {
+			t.Fatalf("mode MIN_MAX: %v", agg)
+		}
+		w.admin(400, "GET", "/project?mode=3", nil, nil)
+		w.admin(400, "GET", "/project?subscription=sometimes", nil, nil)
+
+		// Update: the name changes, the key stays.
+		var upd map[string]any
+		w.admin(200, "PUT", fmt.Sprintf("/project/%d", id), map[string]any{"name": "Documentation Project", "deleted": false}, &upd)
+		if upd["name"] != "Documentation Project" || upd["projectKey"] != "api project" {
+			t.Fatalf("update: %v", upd)
+		}
+		w.admin(400, "PUT", fmt.Sprintf("/project/%d?deleteDataSources=true", id), map[string]any{"name": "x"}, nil)
+		w.admin(422, "PUT", fmt.Sprintf("/project/%d", id), map[string]any{"purposes": []any{999}}, nil)
+		w.admin(422, "PUT", fmt.Sprintf("/project/%d", id), map[string]any{"status": "half-open"}, nil)
+		w.admin(404, "PUT", "/project/9999", map[string]any{"name": "x"}, nil)
+		// Disable, then delete.
+		var del map[string]any
+		w.admin(200, "DELETE", fmt.Sprintf("/project/%d", id), nil, &del)
+		if del["hardDelete"] != false || !w.project(admin, id).Deleted {
+			t.Fatalf("first delete: %v", del)
+		}
+		w.admin(200, "GET", "/project", nil, &page)
+		if page.Count != 1 {
+			t.Fatalf("disabled projects are left out of searches: %+v", page)
+		}
+		w.admin(409, "POST", fmt.Sprintf("/project/%d/members", id), map[string]any{"profileId": 1}, nil)
+		w.admin(200, "DELETE", fmt.Sprintf("/project/%d", id), nil, &del)
+		if del["hardDelete"] != true {
+			t.Fatalf("second delete: %v", del)
+		}
+		w.admin(404, "GET", fmt.Sprintf("/project/%d", id), nil, nil)
+
+		// V2: list, rename, disable (still listed), delete for good.
+		w.saveV2("name: Demo Project\nprojectKey: demo project\n")
+		var renamed map[string]any
+		w.admin(200, "POST", "/api/v2/project/demo%20project/rename", map[string]any{"newProjectKey": "Data Analytics Team"}, &renamed)
+		if jsonString(renamed) != `{"newProjectKey":"Data Analytics Team","oldProjectKey":"demo project"}` {
+			t.Fatalf("rename: %v", renamed)
+		}
+		w.admin(422, "POST", "/api/v2/project/Data%20Analytics%20Team/rename", map[string]any{"newProjectKey": "second"}, nil)
+		w.admin(404, "POST", "/api/v2/project/demo%20project/rename", map[string]any{"newProjectKey": "y"}, nil)
+		w.admin(200, "DELETE", "/api/v2/project/Data%20Analytics%20Team?dryRun=true", nil, nil)
+		var list []map[string]any
+		w.admin(200, "GET", "/api/v2/project", nil, &list)
+		if len(list) != 2 || list[0]["disabled"] != nil {
+			t.Fatalf("after a dry run: %v", list)
+		}
+		w.admin(200, "DELETE", "/api/v2/project/Data%20Analytics%20Team", nil, nil)
+		w.admin(200, "GET", "/api/v2/project", nil, &list)
+		if len(list) != 2 || list[0]["projectKey"] != "Data Analytics Team" || list[0]["disabled"] != true {
+			t.Fatalf("disabled stays listed: %v", list)
+		}
+		w.admin(200, "DELETE", "/api/v2/project/Data%20Analytics%20Team?hardDelete=true", nil, nil)
+		w.admin(200, "GET", "/api/v2/project", nil, &list)
+		if len(list) != 1 || list[0]["projectKey"] != "second" {
+			t.Fatalf("after hard delete: %v", list)
+		}
+		w.admin(404, "DELETE", "/api/v2/project/Data%20Analytics%20Team", nil, nil)
+	})
+}
