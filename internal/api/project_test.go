@@ -287,3 +287,195 @@ func TestProjectV1Lifecycle(t *testing.T) {
 		w.admin(404, "DELETE", "/api/v2/project/Data%20Analytics%20Team", nil, nil)
 	})
 }
+
+const maskSSN = `policyKey: mask ssn
+name: Mask SSN
+type: data
+actions:
+- rules:
+  - type: Masking
+    exceptions:
+      purposes:
+      - Use Purposes
+    config:
+      fields:
+      - type: columnTags
+        columnTag: PII.SSN
+      maskingConfig:
+        type: Hash
+circumstances:
+- type: columnTags
+  columnTag: PII.SSN
+`
+
+const restrictOrders = `policyKey: child two only
+name: Child Two Only
+type: data
+actions:
+- rules:
+  - type: Purpose Restriction
+    config:
+      purposes:
+      - Purpose Hierarchy.Child 2
+circumstances:
+- type: columnTags
+  columnTag: Restricted
+`
+
+// TestActingUnderProjectPurposes follows a user who joins a project,
+// acknowledges its purposes and acts under it: the purpose exception of a
+// masking policy and a Purpose Restriction (through the purpose hierarchy)
+// see those purposes in the decision API and in the entitlements
+// enforcement reads, until the user clears their project, must acknowledge
+// again, or leaves.
+func TestActingUnderProjectPurposes(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		w := newPWorld(t, env)
+		w.purpose(usePurposes)
+		w.purpose(purposeHierarchy)
+		ds := w.sources("acme", "CUSTOMER", "ORDERS")
+		customer, orders := ds["Customer"], ds["Orders"]
+		w.tagColumn(customer, "SSN", "PII.SSN")
+		w.tagColumn(orders, "REGION", "Restricted")
+		w.policy(maskSSN)
+		w.policy(restrictOrders)
+		ana, anaKey := env.NewUser(t, "ana@example.com")
+		w.grant(customer, ana)
+		w.grant(orders, ana)
+		entitled := func() []string {
+			t.Helper()
+			users, err := env.App.Governance.Entitlements(t.Context(), []int64{ana})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return users[ana].Purposes
+		}
+		acting := func(wantPurposes []string) {
+			t.Helper()
+			c, o := w.decision(customer, ana), w.decision(orders, ana)
+			unmasked := slices.Contains(wantPurposes, "Use Purposes")
+			shown := slices.Contains(wantPurposes, "Purpose Hierarchy.Child 2.Grandchild 2")
+			if c.masked("SSN") == unmasked || o.NoRows == shown || c.Grant == nil || *c.Grant != "READ" {
+				t.Fatalf("acting under %v: SSN masked %v, orders hidden %v (%+v)", wantPurposes, c.masked("SSN"), o.NoRows, c)
+			}
+			if !slices.Equal(c.Entitlements.Purposes, wantPurposes) {
+				t.Fatalf("decision purposes %v, want %v", c.Entitlements.Purposes, wantPurposes)
+			}
+			if got := entitled(); !slices.Equal(got, wantPurposes) {
+				t.Fatalf("enforced purposes %v, want %v", got, wantPurposes)
+			}
+		}
+		acting(nil)
+
+		pid := w.saveV2("name: Research\nprojectKey: research\nsubscriptionPolicy: {type: anyone}\n" +
+			"purposes: [Use Purposes, Purpose Hierarchy.Child 2.Grandchild 2]\n")
+		path := fmt.Sprintf("/project/%d", pid)
+		uid := fmt.Sprint(ana)
+		// Not a member: refused, nothing changes.
+		r := w.do(anaKey, 403, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+		if !strings.Contains(string(r.Body), "not a member") || w.currentProject(anaKey) != nil ||
+			w.changes("currentProject", "user", uid) != 0 {
+			t.Fatalf("current project of a non-member: %s", r.Body)
+		}
+		// A member that does not exist: 422, nothing added.
+		members := w.count("project_members")
+		w.admin(422, "POST", path+"/members", map[string]any{"profileId": 9999}, nil)
+		w.admin(422, "POST", path+"/members", map[string]any{"groupId": 9999}, nil)
+		if w.count("project_members") != members {
+			t.Fatal("a refused member was added")
+		}
+		// Joining: a member, who must acknowledge before acting.
+		sid, state := w.joinProject(anaKey, pid, ana, nil)
+		if state != "subscribed" {
+			t.Fatalf("join an anyone project: %s", state)
+		}
+		if p := w.project(anaKey, pid); p.SubscriptionStatus != "subscribed" || !p.AcknowledgeRequired || *p.SubscriptionID != sid {
+			t.Fatalf("member view: %+v", p)
+		}
+		r = w.do(anaKey, 409, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+		if !strings.Contains(string(r.Body), "acknowledge") || w.currentProject(anaKey) != nil {
+			t.Fatalf("acting without acknowledging: %s", r.Body)
+		}
+		acting(nil)
+		// Only the member acknowledges for themself.
+		w.admin(403, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), map[string]any{}, nil)
+		var ack struct {
+			AcknowledgeRequired bool `json:"acknowledgeRequired"`
+			Purposes            []struct {
+				Name            string `json:"name"`
+				Acknowledgement string `json:"acknowledgement"`
+			} `json:"purposes"`
+		}
+		w.do(anaKey, 200, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), map[string]any{}, &ack)
+		if ack.AcknowledgeRequired || len(ack.Purposes) != 2 || ack.Purposes[0].Acknowledgement != "The root acknowledgement" ||
+			ack.Purposes[1].Acknowledgement != "You promise to be good" {
+			t.Fatalf("acknowledge: %+v", ack)
+		}
+		var cur map[string]any
+		w.do(anaKey, 200, "POST", "/project/current/"+fmt.Sprint(pid), nil, &cur)
+		if cur["projectId"] != float64(pid) || *w.currentProject(anaKey) != pid || w.changes("currentProject", "user", uid) != 1 {
+			t.Fatalf("set current: %v", cur)
+		}
+		both := []string{"Purpose Hierarchy.Child 2.Grandchild 2", "Use Purposes"}
+		acting(both)
+		// As if under another project whose purpose the restriction does not admit.
+		other := w.saveV2("name: Other\nprojectKey: other\npurposes: [Purpose Hierarchy.Child 1]\n")
+		if d := w.decision(orders, ana, fmt.Sprintf("projectId=%d", other)); !d.NoRows ||
+			!slices.Equal(d.Entitlements.Purposes, []string{"Purpose Hierarchy.Child 1"}) {
+			t.Fatalf("as if under the other project: %+v", d)
+		}
+		w.admin(404, "GET", fmt.Sprintf("/dataSource/%d/users/%d/decision?projectId=999", customer, ana), nil, nil)
+
+		// A new statement that must be acknowledged again ends acting under the purposes.
+		w.admin(200, "POST", "/api/v2/purpose?reAcknowledgeRequired=true", "name: Use Purposes\nacknowledgement: A new promise\n", nil)
+		acting(nil)
+		if w.changes("projectPurposes", "user", uid) == 0 || !w.project(anaKey, pid).AcknowledgeRequired {
+			t.Fatal("an invalidated acknowledgement is not announced")
+		}
+		w.do(anaKey, 200, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), nil, nil)
+		acting(both)
+		// A statement changed without requiring it keeps the acknowledgement.
+		w.admin(200, "POST", "/api/v2/purpose", "name: Use Purposes\nacknowledgement: A newer promise\n", nil)
+		acting(both)
+		// Editing the project's purposes changes what members act under.
+		w.saveV2("name: Research\nprojectKey: research\nsubscriptionPolicy: {type: anyone}\npurposes: [Use Purposes]\n")
+		acting([]string{"Use Purposes"})
+		w.saveV2("name: Research\nprojectKey: research\nsubscriptionPolicy: {type: anyone}\n" +
+			"purposes: [Use Purposes, Purpose Hierarchy.Child 2.Grandchild 2]\n")
+		// The new purpose needs acknowledging.
+		acting(nil)
+		w.do(anaKey, 200, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), nil, nil)
+		acting(both)
+
+		// Clearing the current project.
+		w.do(anaKey, 200, "POST", "/project/current/null", nil, &cur)
+		if cur["projectId"] != nil || w.currentProject(anaKey) != nil {
+			t.Fatalf("clear current: %v", cur)
+		}
+		acting(nil)
+		// Leaving the project.
+		w.do(anaKey, 200, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+		acting(both)
+		w.do(anaKey, 204, "DELETE", path+"/unsubscribe", nil, nil)
+		acting(nil)
+		if w.currentProject(anaKey) != nil {
+			t.Fatal("leaving a project keeps it current")
+		}
+		w.do(anaKey, 404, "DELETE", path+"/unsubscribe", nil, nil)
+		// Removed by an owner, and disabled projects: nobody acts under them.
+		sid, _ = w.joinProject(anaKey, pid, ana, nil)
+		w.do(anaKey, 200, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), nil, nil)
+		w.do(anaKey, 200, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+		acting(both)
+		w.admin(200, "PUT", fmt.Sprintf("%s/members/%d", path, sid), map[string]any{"state": "not_subscribed"}, nil)
+		acting(nil)
+		sid, _ = w.joinProject(anaKey, pid, ana, nil)
+		w.do(anaKey, 200, "POST", fmt.Sprintf("%s/members/%d/acknowledge", path, sid), nil, nil)
+		w.do(anaKey, 200, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+		acting(both)
+		w.admin(200, "DELETE", path, nil, nil)
+		acting(nil)
+		w.do(anaKey, 409, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
+	})
+}

@@ -236,7 +236,8 @@ func livePurposeIDs(ctx context.Context, q *store.Queries, ids []int64) (map[int
 	return out, err
 }
 
-// setPurposes makes the project's purposes exactly ids, reporting whether
+// setPurposes makes the project's purposes exactly ids (the
+// acknowledgements of those removed go with them), reporting whether
 // anything changed.
 func setPurposes(ctx context.Context, q *store.Queries, projectID int64, ids []int64, by *int64, now time.Time) (bool, error) {
 	cur, err := int64s(q.Query(ctx, `SELECT purpose_id FROM project_purposes WHERE project_id = $1`, projectID))
@@ -254,6 +255,10 @@ func setPurposes(ctx context.Context, q *store.Queries, projectID int64, ids []i
 		if !want[id] {
 			changed = true
 			if _, err := q.Exec(ctx, `DELETE FROM project_purposes WHERE project_id = $1 AND purpose_id = $2`, projectID, id); err != nil {
+				return false, err
+			}
+			// Members acknowledge a purpose added again anew.
+			if _, err := q.Exec(ctx, `DELETE FROM project_acknowledgements WHERE project_id = $1 AND purpose_id = $2`, projectID, id); err != nil {
 				return false, err
 			}
 		}
