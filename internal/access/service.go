@@ -31,6 +31,8 @@ type Policies interface {
 	Plan(dataSourceID int64) (*policy.Plan, bool)
 	Entitlements(ctx context.Context, userIDs []int64) (map[int64]policy.User, error)
 	GrantsOf(ctx context.Context, userID int64) (map[int64]string, error)
+	// Sync applies the change log, so that users and plans are current.
+	Sync(ctx context.Context) error
 }
 
 // Service implements manual grants, the subscriber list, subscribing and

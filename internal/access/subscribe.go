@@ -67,6 +67,9 @@ func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, ids []int64,
 	if s.pol == nil {
 		return nil, errs.Conflictf("no policy engine is running: subscriptions cannot be decided")
 	}
+	if err := s.pol.Sync(ctx); err != nil {
+		return nil, err
+	}
 	users, err := s.pol.Entitlements(ctx, []int64{p.UserID})
 	if err != nil {
 		return nil, err
@@ -435,6 +438,9 @@ type Held struct {
 func (s *Service) Mine(ctx context.Context, p *auth.Principal, f MineFilter) ([]Held, error) {
 	if s.pol == nil {
 		return nil, nil
+	}
+	if err := s.pol.Sync(ctx); err != nil {
+		return nil, err
 	}
 	grants, err := s.pol.GrantsOf(ctx, p.UserID)
 	if err != nil {

@@ -220,7 +220,7 @@ func page(ctx context.Context, q *store.Queries, p *auth.Principal, f Filter, a 
 		f.Offset = 0
 	}
 	rows, err := q.Query(ctx, `SELECT x.id, x.model_type, x.model_id, x.notification_type, x.metadata, x.action_by,
-		x.target_user, x.target_group, x.created_at, COALESCE(r.is_read, FALSE), COALESCE(r.updated_at, x.created_at) FROM `+
+		x.target_user, x.target_group, x.created_at, r.is_read, r.updated_at FROM `+
 		from+where+` ORDER BY `+order+` LIMIT `+a.Add(f.Size)+` OFFSET `+a.Add(f.Offset), a...)
 	if err != nil {
 		return nil, err
@@ -229,9 +229,15 @@ func page(ctx context.Context, q *store.Queries, p *auth.Principal, f Filter, a 
 	for rows.Next() {
 		var x Activity
 		var meta store.JSON
+		var read *bool
+		var updated *time.Time // no receipt: an activity of a model the reader was not told of
 		if err := rows.Scan(&x.ID, &x.ModelType, &x.ModelID, &x.NotificationType, &meta, &x.ActionBy, &x.TargetUser,
-			&x.TargetGroup, &x.CreatedAt, &x.Read, &x.UpdatedAt); err != nil {
+			&x.TargetGroup, &x.CreatedAt, &read, &updated); err != nil {
 			return nil, err
+		}
+		x.Read, x.UpdatedAt = read != nil && *read, x.CreatedAt
+		if updated != nil {
+			x.UpdatedAt = *updated
 		}
 		x.Metadata = map[string]any{}
 		if len(meta) > 0 {

@@ -40,6 +40,9 @@ type SourceFilter struct {
 // DataSources lists a project's data sources with the caller's status on
 // each. Every user may list them.
 func (s *Service) DataSources(ctx context.Context, p *auth.Principal, projectID int64, f SourceFilter) ([]SourceLine, int, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, 0, err
+	}
 	q := &s.db.Queries
 	pr, err := load(ctx, q, projectID)
 	if err != nil {
@@ -185,6 +188,9 @@ type SourceResult struct {
 // sources they may query, own or (governors) any; each is reported in
 // success or, with the reason, in inError. Members gain no access by it.
 func (s *Service) AddDataSources(ctx context.Context, p *auth.Principal, projectID int64, ids []int64, reason *string) ([]SourceResult, []SourceResult, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, nil, err
+	}
 	if len(ids) == 0 {
 		return nil, nil, errs.Field("dataSourceIds", errs.CodeRequired, "dataSourceIds must list the data sources to add")
 	}

@@ -225,6 +225,9 @@ func lacks(u policy.User, e Entitlements) (groups []string, attrs []policy.Attri
 // EqualizationState says how a project stands with equalization (see the
 // Equalization constants). Every user may ask.
 func (s *Service) EqualizationState(ctx context.Context, p *auth.Principal, id int64) (string, error) {
+	if err := s.fresh(ctx); err != nil {
+		return "", err
+	}
 	q := &s.db.Queries
 	pr, err := load(ctx, q, id)
 	if err != nil {
@@ -281,6 +284,9 @@ type AuthCondition struct {
 // the project's equalized entitlements. It returns whether they all do and
 // what each member lacks. Members and managers may ask.
 func (s *Service) CheckEqualizedAuths(ctx context.Context, p *auth.Principal, id int64, operator string, conds []AuthCondition) (bool, []Missing, error) {
+	if err := s.fresh(ctx); err != nil {
+		return false, nil, err
+	}
 	q := &s.db.Queries
 	pr, err := load(ctx, q, id)
 	if err != nil {

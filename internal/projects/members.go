@@ -33,6 +33,9 @@ type MemberInput struct {
 // pending request with the approvals the policy names. Either way a member
 // acts under the project's purposes only after acknowledging them.
 func (s *Service) AddMember(ctx context.Context, p *auth.Principal, projectID int64, in MemberInput) (*Member, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	state := strings.TrimSpace(in.State)
 	switch state {
 	case "":
@@ -468,6 +471,9 @@ func actingSelf(ctx context.Context, q *store.Queries, userID, projectID int64) 
 // caller must be an active member who has acknowledged its purposes; a
 // user an automatic policy admits becomes a member on the way.
 func (s *Service) SetCurrent(ctx context.Context, p *auth.Principal, projectID *int64) error {
+	if err := s.fresh(ctx); err != nil {
+		return err
+	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
 		u, err := q.GetUser(ctx, p.UserID)
@@ -603,6 +609,9 @@ type MemberLine struct {
 // Members lists a project's members and requests, for its members and
 // managers.
 func (s *Service) Members(ctx context.Context, p *auth.Principal, projectID int64, f MemberFilter) ([]MemberLine, int, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, 0, err
+	}
 	q := &s.db.Queries
 	pr, err := load(ctx, q, projectID)
 	if err != nil {

@@ -239,6 +239,15 @@ func everyone(ctx context.Context, q *store.Queries, projectID int64) ([]int64, 
 	return out, nil
 }
 
+// fresh applies the change log before the engine is asked about users, so
+// that what was just changed elsewhere (a new user, a group) counts.
+func (s *Service) fresh(ctx context.Context) error {
+	if s.eng == nil {
+		return nil
+	}
+	return s.eng.Sync(ctx)
+}
+
 // synced applies the change log after a write, so that the writer's next
 // decision sees it; a failure is left to the loop.
 func (s *Service) synced(ctx context.Context) {

@@ -64,6 +64,9 @@ var errDryRun = errors.New("dry run")
 // Create creates a project (V1 POST /project); the caller, who needs
 // CREATE_PROJECT, becomes its owner.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, in Input) (*View, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	if err := p.Require(auth.CreateProject); err != nil {
 		return nil, err
 	}
@@ -82,6 +85,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in Input) (*Vie
 
 // Update changes a project (V1 PUT /project/{id}): the fields given.
 func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Input) (*View, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	var pr *Project
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := load(ctx, &tx.Queries, id)
@@ -119,6 +125,9 @@ type V2Result struct {
 // sources and tags not listed are removed. Creating needs CREATE_PROJECT;
 // updating, managing the project. dryRun reports and changes nothing.
 func (s *Service) SaveV2(ctx context.Context, p *auth.Principal, in Input, dryRun bool) (*V2Result, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	if in.Key == nil || strings.TrimSpace(*in.Key) == "" {
 		return nil, errs.Field("projectKey", errs.CodeRequired, "projectKey is required")
 	}
@@ -790,6 +799,9 @@ func (s *Service) Rename(ctx context.Context, p *auth.Principal, oldKey, newKey 
 // Get returns a project with the caller's membership. Every user may read
 // projects.
 func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (*View, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	pr, err := load(ctx, &s.db.Queries, id)
 	if err != nil {
 		return nil, err
@@ -799,6 +811,9 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (*View, 
 
 // GetByKey returns a project by key.
 func (s *Service) GetByKey(ctx context.Context, p *auth.Principal, key string) (*View, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	pr, err := getProjectByKey(ctx, &s.db.Queries, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("the project key %q was not found", key)

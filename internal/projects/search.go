@@ -61,6 +61,9 @@ var callerStatuses = map[string]bool{stateOwner: true, stateExpert: true, stateS
 
 // Search finds projects. Every user sees every project.
 func (s *Service) Search(ctx context.Context, p *auth.Principal, f Filter) (*SearchResult, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
 	for _, v := range f.Subscription {
 		if !subscriptionTypes[v] && !callerStatuses[v] {
 			return nil, errs.BadRequestf("query parameter subscription must be a subscription type (automatic, approval, policy, manual) "+
