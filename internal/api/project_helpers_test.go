@@ -46,9 +46,14 @@ func (w *pworld) group(name string, members ...string) int64 {
 	return g.ID
 }
 
-func (w *pworld) join(group int64, userid string) {
+// join adds a user to a group and returns the membership's id.
+func (w *pworld) join(group int64, userid string) int64 {
 	w.t.Helper()
-	w.admin(200, "POST", fmt.Sprintf("/bim/group/%d/user", group), map[string]any{"iamid": "bim", "userid": userid}, nil)
+	var m struct {
+		ID int64 `json:"id"`
+	}
+	w.admin(200, "POST", fmt.Sprintf("/bim/group/%d/user", group), map[string]any{"iamid": "bim", "userid": userid}, &m)
+	return m.ID
 }
 
 // sources registers Snowflake tables (stored, not reached) with columns
