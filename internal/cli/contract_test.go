@@ -187,6 +187,21 @@ func TestContractProject(t *testing.T) {
 	c.fails(1, `Error: status code: 404 message: the project key "Data Analytics Team" was not found`, "project", "delete", "Data Analytics Team")
 	c.fails(1, "Error: status code: 422 message: workspace: custos does not support project workspaces (Databricks, Snowflake); leave workspace out",
 		"project", "save", writeFile(t, t.TempDir(), "ws.yml", "name: W\nprojectKey: w\nworkspace: {type: snowflake, config: {schema: S}}\n"))
+
+	// A cloned project saves back as the same project.
+	env.Admin(t, 200, "POST", "/api/v2/purpose", "name: Use Purposes\nacknowledgement: You promise to be good\n")
+	env.Admin(t, 200, "POST", "/api/v2/project", "name: Anyone Project\nprojectKey: Anyone project\ndocumentation: \"# Anyone Can See This\"\n"+
+		"subscriptionPolicy: {type: anyone, automaticSubscription: true}\ntags: [Discovered.Person Name]\npurposes: [Use Purposes]\nequalization: true\n")
+	before := string(env.Admin(t, 200, "GET", "/api/v2/project/Anyone%20project", nil).Body)
+	dir := filepath.Join(t.TempDir(), "tenant")
+	c.ok("clone", dir)
+	cloned := filepath.Join(dir, "project", "Anyone project.yaml")
+	if out := c.ok("project", "save", cloned); !strings.Contains(out, `"creating":false,"updating":true`) {
+		t.Fatalf("saving a cloned project: %s", out)
+	}
+	if after := string(env.Admin(t, 200, "GET", "/api/v2/project/Anyone%20project", nil).Body); after != before {
+		t.Fatalf("a cloned project saved back differs:\n%s\n%s", before, after)
+	}
 }
 
 // TestContractPurpose runs every documented purpose command against a real
