@@ -113,7 +113,13 @@ func ParseV2Policy(raw json.RawMessage, field string) (*SubscriptionPolicy, erro
 		sp.Entitlements = &Condition{Operator: strings.ToLower(strings.TrimSpace(in.Entitlements.Operator)),
 			Groups: in.Entitlements.Groups, Attributes: in.Entitlements.Attributes}
 	}
-	return sp, sp.validate(field)
+	if err := sp.validate(field); err != nil {
+		return nil, err
+	}
+	if sp.Type == policy.SubManual {
+		return nil, nil // manual is the default: no policy
+	}
+	return sp, nil
 }
 
 // v1Input is a V1 subscriptionPolicy object.
@@ -199,7 +205,10 @@ func ParseV1Policy(subscriptionType string, raw json.RawMessage) (*SubscriptionP
 		}
 		sp.Entitlements = c
 	}
-	return sp, sp.validate("subscriptionPolicy")
+	if err := sp.validate("subscriptionPolicy"); err != nil {
+		return nil, err
+	}
+	return sp, nil
 }
 
 // validate checks the policy's shape.
