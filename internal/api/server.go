@@ -55,6 +55,9 @@ type Server struct {
 	// auditFallbacks counts successful changes that wrote no audit record
 	// of their own; tests assert it stays zero.
 	auditFallbacks atomic.Int64
+	// purposeProjects gives the projects using each purpose, once projects
+	// are served.
+	purposeProjects func(ctx context.Context, purposeIDs []int64) (map[int64][]int64, error)
 }
 
 // Op describes one route: how it is documented and guarded.
