@@ -19,6 +19,7 @@ import (
 // sources, the current project, access requests (/subscription), data
 // source subscriptions and the activity feed.
 func (s *Server) ProjectRoutes(prj *projects.Service, req *requests.Service, acc *access.Service) {
+	s.purposeProjects = prj.ProjectsUsing
 	s.projectRoutes(prj)
 	s.projectMemberRoutes(prj)
 	s.projectV2Routes(prj)

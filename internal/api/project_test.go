@@ -372,6 +372,25 @@ func TestActingUnderProjectPurposes(t *testing.T) {
 			"purposes: [Use Purposes, Purpose Hierarchy.Child 2.Grandchild 2]\n")
 		path := fmt.Sprintf("/project/%d", pid)
 		uid := fmt.Sprint(ana)
+		// Purposes know the projects using them.
+		var found struct {
+			Purposes []struct {
+				ID           int64 `json:"id"`
+				ProjectCount *int  `json:"projectCount"`
+			} `json:"purposes"`
+		}
+		w.admin(200, "GET", "/governance/purpose?searchText=Use%20Purposes&getAffectedCount=true", nil, &found)
+		if len(found.Purposes) != 1 || found.Purposes[0].ProjectCount == nil || *found.Purposes[0].ProjectCount != 1 {
+			t.Fatalf("purpose search with counts: %+v", found)
+		}
+		var one struct {
+			ProjectCount int     `json:"projectCount"`
+			Projects     []int64 `json:"projects"`
+		}
+		w.admin(200, "GET", fmt.Sprintf("/governance/purpose/%d", found.Purposes[0].ID), nil, &one)
+		if one.ProjectCount != 1 || len(one.Projects) != 1 || one.Projects[0] != pid {
+			t.Fatalf("purpose with its projects: %+v", one)
+		}
 		// Not a member: refused, nothing changes.
 		r := w.do(anaKey, 403, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
 		if !strings.Contains(string(r.Body), "not a member") || w.currentProject(anaKey) != nil ||

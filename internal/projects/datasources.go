@@ -433,3 +433,27 @@ func restrictionOf(c policy.Cond) Restriction {
 	})
 	return r
 }
+
+// ProjectsUsing lists, for each purpose, the enabled projects working under
+// it (by id, ascending).
+func (s *Service) ProjectsUsing(ctx context.Context, purposeIDs []int64) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	if len(purposeIDs) == 0 {
+		return out, nil
+	}
+	var a store.Args
+	rows, err := s.db.Query(ctx, `SELECT pp.purpose_id, pp.project_id FROM project_purposes pp JOIN projects p ON p.id = pp.project_id
+		WHERE p.deleted = FALSE AND pp.purpose_id IN `+store.List(&a, purposeIDs)+` ORDER BY pp.purpose_id, pp.project_id`, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var purpose, project int64
+		if err := rows.Scan(&purpose, &project); err != nil {
+			return nil, err
+		}
+		out[purpose] = append(out[purpose], project)
+	}
+	return out, rows.Err()
+}
