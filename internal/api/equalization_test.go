@@ -84,7 +84,8 @@ func TestEqualization(t *testing.T) {
 			t.Fatalf("equalized: %+v %s", p, state())
 		}
 		d := w.decision(customer, ana)
-		if !d.masked("SSN") || !slices.Equal(d.Entitlements.Groups, []string{"G1"}) ||
+		if !d.masked("SSN") || !slices.Equal(d.Entitlements.Groups, []string{"G1"}) || d.ActingUnder == nil ||
+			d.ActingUnder.ProjectID != pid || !d.ActingUnder.Equalized ||
 			jsonString(d.Entitlements.Attributes) != `{"Dept":["Sales"]}` {
 			t.Fatalf("equalized decision: %+v", d)
 		}

@@ -127,8 +127,12 @@ type decisionJSON struct {
 			Type string `json:"type"`
 		} `json:"masking"`
 	} `json:"columns"`
-	NoRows bool `json:"noRows"`
-	Read   struct {
+	NoRows      bool `json:"noRows"`
+	ActingUnder *struct {
+		ProjectID int64 `json:"projectId"`
+		Equalized bool  `json:"equalized"`
+	} `json:"actingUnder"`
+	Read struct {
 		Status string `json:"status"`
 	} `json:"read"`
 }
