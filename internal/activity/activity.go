@@ -69,8 +69,9 @@ type Activity struct {
 	TargetGroupPerson *Person
 }
 
-// Notify records a and delivers it to the recipients (user ids, each once).
-// Call it in the transaction of the change it reports.
+// Notify records a and delivers it to the recipients (user ids, each once;
+// ids of users that no longer exist are skipped). Call it in the
+// transaction of the change it reports.
 func Notify(ctx context.Context, q *store.Queries, a *Activity, recipients []int64) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = store.Now()
@@ -90,8 +91,9 @@ func Notify(ctx context.Context, q *store.Queries, a *Activity, recipients []int
 			continue
 		}
 		seen[id] = true
+		// Users deleted since (an owner's stale row) get nothing.
 		if _, err := q.Exec(ctx, `INSERT INTO activity_receipts (activity_id, user_id, is_read, updated_at)
-			VALUES ($1, $2, FALSE, $3)`, a.ID, id, a.CreatedAt); err != nil {
+			SELECT $1, id, FALSE, $3 FROM users WHERE id = $2`, a.ID, id, a.CreatedAt); err != nil {
 			return fmt.Errorf("deliver activity: %w", err)
 		}
 	}

@@ -63,8 +63,12 @@ func (s *Service) Acting(ctx context.Context, q *store.Queries, userIDs []int64)
 	if len(current) == 0 {
 		return out, nil
 	}
-	var pids []int64
+	pidSet := map[int64]bool{}
 	for _, pid := range current {
+		pidSet[pid] = true
+	}
+	pids := make([]int64, 0, len(pidSet))
+	for pid := range pidSet {
 		pids = append(pids, pid)
 	}
 	projects, err := projectsByID(ctx, q, pids)
@@ -75,47 +79,110 @@ func (s *Service) Acting(ctx context.Context, q *store.Queries, userIDs []int64)
 	if err != nil {
 		return nil, err
 	}
-	now := store.Now()
+	member, acks, err := standing(ctx, q, current, pids)
+	if err != nil {
+		return nil, err
+	}
 	for uid, pid := range current {
 		p := projects[pid]
-		if p == nil || p.Deleted {
+		if p == nil || p.Deleted || !member[uid] {
 			continue
 		}
-		a, err := s.actingIn(ctx, q, p, purposes[pid], uid, now)
-		if err != nil {
-			return nil, err
+		a := governance.Acting{ProjectID: &p.ID, Limit: limitOf(p)}
+		if acknowledged(purposes[pid], acks[uid]) {
+			a.Purposes = liveNames(purposes[pid])
 		}
-		if a != nil {
-			out[uid] = *a
-		}
+		out[uid] = a
 	}
 	return out, nil
 }
 
-// actingIn is what user uid acts under in project p, or nil when they are
-// not an active member.
-func (s *Service) actingIn(ctx context.Context, q *store.Queries, p *Project, purposes []*Purpose, uid int64, now time.Time) (*governance.Acting, error) {
-	rows, err := membershipsOf(ctx, q, uid, []int64{p.ID})
+// standing reads, for users and the current project of each, whether they
+// are an active member of it (directly or through a group) and what they
+// acknowledged of its purposes: indexed lookups, a few per thousand users.
+func standing(ctx context.Context, q *store.Queries, current map[int64]int64, pids []int64) (member map[int64]bool, acks map[int64]map[int64]int64, err error) {
+	member, acks = map[int64]bool{}, map[int64]map[int64]int64{}
+	now := store.Now()
+	// The groups that are members of the projects, by project.
+	var a store.Args
+	groupRows, err := scanMembers(q.Query(ctx, `SELECT `+memberColumns+` FROM project_members WHERE model_type = 'group'
+		AND project_id IN `+store.List(&a, pids), a...))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	member := false
-	for _, m := range rows {
-		member = member || m.active(now)
+	groupsIn := map[int64]map[int64]bool{}
+	for _, m := range groupRows {
+		if m.active(now) {
+			if groupsIn[m.ProjectID] == nil {
+				groupsIn[m.ProjectID] = map[int64]bool{}
+			}
+			groupsIn[m.ProjectID][m.ModelID] = true
+		}
 	}
-	if !member {
-		return nil, nil
+	uids := make([]int64, 0, len(current))
+	for uid := range current {
+		uids = append(uids, uid)
 	}
-	pid := p.ID
-	a := &governance.Acting{ProjectID: &pid, Limit: limitOf(p)}
-	acks, err := acknowledgements(ctx, q, p.ID, uid)
-	if err != nil {
-		return nil, err
+	for lo := 0; lo < len(uids); lo += 1000 {
+		chunk := uids[lo:min(lo+1000, len(uids))]
+		a = nil
+		rows, err := scanMembers(q.Query(ctx, `SELECT `+memberColumns+` FROM project_members WHERE model_type = 'user'
+			AND model_id IN `+store.List(&a, chunk), a...))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range rows {
+			if current[m.ModelID] == m.ProjectID && m.active(now) {
+				member[m.ModelID] = true
+			}
+		}
+		if len(groupsIn) > 0 {
+			a = nil
+			gm, err := q.Query(ctx, `SELECT user_id, group_id FROM group_members WHERE user_id IN `+store.List(&a, chunk), a...)
+			if err != nil {
+				return nil, nil, err
+			}
+			for gm.Next() {
+				var uid, gid int64
+				if err := gm.Scan(&uid, &gid); err != nil {
+					gm.Close()
+					return nil, nil, err
+				}
+				if groupsIn[current[uid]][gid] {
+					member[uid] = true
+				}
+			}
+			gm.Close()
+			if err := gm.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		a = nil
+		ack, err := q.Query(ctx, `SELECT project_id, user_id, purpose_id, version FROM project_acknowledgements
+			WHERE user_id IN `+store.List(&a, chunk), a...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for ack.Next() {
+			var pid, uid, purpose, version int64
+			if err := ack.Scan(&pid, &uid, &purpose, &version); err != nil {
+				ack.Close()
+				return nil, nil, err
+			}
+			if current[uid] != pid {
+				continue
+			}
+			if acks[uid] == nil {
+				acks[uid] = map[int64]int64{}
+			}
+			acks[uid][purpose] = version
+		}
+		ack.Close()
+		if err := ack.Err(); err != nil {
+			return nil, nil, err
+		}
 	}
-	if acknowledged(purposes, acks) {
-		a.Purposes = liveNames(purposes)
-	}
-	return a, nil
+	return member, acks, nil
 }
 
 // ProjectActing is the governance service's project source: what a user

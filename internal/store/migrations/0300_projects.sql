@@ -67,6 +67,7 @@ CREATE TABLE project_acknowledgements (
     acknowledged_at {{ts}} NOT NULL,
     PRIMARY KEY (project_id, user_id, purpose_id)
 );
+CREATE INDEX project_acknowledgements_user ON project_acknowledgements (user_id);
 
 CREATE TABLE project_data_sources (
     project_id {{bigint}} NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
