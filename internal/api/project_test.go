@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custosdata/custos/internal/server"
 	"github.com/custosdata/custos/internal/server/servertest"
 )
 
@@ -497,4 +498,37 @@ func TestActingUnderProjectPurposes(t *testing.T) {
 		acting(nil)
 		w.do(anaKey, 409, "POST", "/project/current/"+fmt.Sprint(pid), nil, nil)
 	})
+}
+
+// TestActingAcrossServers sets a current project through one server and
+// reads decisions from another sharing the store: the change log carries
+// what the user acts under.
+func TestActingAcrossServers(t *testing.T) {
+	a := servertest.New(t, servertest.Postgres)
+	b := servertest.New(t, servertest.Postgres, func(c *server.Config) { c.Store = a.App.Config.Store })
+	wa, wb := newPWorld(t, a), newPWorld(t, b)
+	wa.purpose(usePurposes)
+	customer := wa.sources("two", "CUSTOMER")["Customer"]
+	wa.tagColumn(customer, "SSN", "PII.SSN")
+	wa.policy(maskSSN)
+	ana, anaKey := a.NewUser(t, "ana@example.com")
+	wa.grant(customer, ana)
+	pid := wa.saveV2("name: Shared\nprojectKey: shared\nsubscriptionPolicy: {type: anyone}\npurposes: [Use Purposes]\n")
+	sid, _ := wa.joinProject(anaKey, pid, ana, nil)
+	wa.do(anaKey, 200, "POST", fmt.Sprintf("/project/%d/members/%d/acknowledge", pid, sid), nil, nil)
+	if !wb.decision(customer, ana).masked("SSN") {
+		t.Fatal("masked before acting")
+	}
+	wa.do(anaKey, 200, "POST", fmt.Sprintf("/project/current/%d", pid), nil, nil)
+	if d := wb.decision(customer, ana); d.masked("SSN") || d.ActingUnder == nil || d.ActingUnder.ProjectID != pid {
+		t.Fatalf("the other server does not see the current project: %+v", d)
+	}
+	wb.do(anaKey, 200, "POST", "/project/current/null", nil, nil)
+	if !wa.decision(customer, ana).masked("SSN") {
+		t.Fatal("the first server does not see the project cleared")
+	}
+	users, err := a.App.Governance.Entitlements(t.Context(), []int64{ana})
+	if err != nil || len(users[ana].Purposes) != 0 {
+		t.Fatalf("enforced purposes on the first server: %+v %v", users[ana], err)
+	}
 }

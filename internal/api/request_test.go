@@ -368,3 +368,87 @@ func TestProjectApproval(t *testing.T) {
 		w.do(strangerKey, 403, "GET", path, nil, nil)
 	})
 }
+
+// TestFeedAndPurposeSearch pages the activity feed, marks it read, filters
+// by permission, and finds data sources by the purposes that open them.
+func TestFeedAndPurposeSearch(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		w := newPWorld(t, env)
+		w.purpose(usePurposes)
+		w.purpose(purposeHierarchy)
+		ds := w.sources("bp", "ORDERS", "PLAIN")
+		w.tagColumn(ds["Orders"], "REGION", "Restricted")
+		w.policy(restrictOrders)
+		var found []struct {
+			ID           int64 `json:"id"`
+			PolicyID     int64 `json:"policyId"`
+			Restrictions []struct {
+				Operator string   `json:"operator"`
+				Purposes []string `json:"purposes"`
+			} `json:"restrictions"`
+		}
+		w.admin(200, "GET", "/dataSource/byPurposes?purposes=Purpose%20Hierarchy.Child%202.Grandchild%201", nil, &found)
+		if len(found) != 1 || found[0].ID != ds["Orders"] || found[0].PolicyID == 0 ||
+			jsonString(found[0].Restrictions) != `[{"operator":"or","purposes":["Purpose Hierarchy.Child 2"]}]` {
+			t.Fatalf("byPurposes: %+v", found)
+		}
+		w.admin(200, "GET", "/dataSource/byPurposes?purposes=Use%20Purposes", nil, &found)
+		if len(found) != 0 {
+			t.Fatalf("a purpose the restriction does not admit: %+v", found)
+		}
+		pid := w.saveV2("name: Excluded\nprojectKey: excluded\ndatasources: [Orders]\n")
+		w.admin(200, "GET", fmt.Sprintf("/dataSource/byPurposes?purposes=Purpose%%20Hierarchy.Child%%202&excludedProjects=%d", pid), nil, &found)
+		if len(found) != 0 {
+			t.Fatalf("excludedProjects: %+v", found)
+		}
+		w.admin(400, "GET", "/dataSource/byPurposes", nil, nil)
+
+		// The administrator's feed: projects created, switched, ...
+		ana, anaKey := env.NewUser(t, "ana@example.com")
+		for i := 0; i < 3; i++ {
+			w.admin(200, "POST", fmt.Sprintf("/project/%d/members", pid), map[string]any{"profileId": ana, "state": []string{"subscribed", "expert", "owner"}[i]}, nil)
+		}
+		var unread struct {
+			Unread bool `json:"unread"`
+		}
+		w.do(anaKey, 200, "GET", "/activity/hasUnread", nil, &unread)
+		if !unread.Unread {
+			t.Fatal("ana has news")
+		}
+		first := w.feed(anaKey, url.Values{"size": {"2"}})
+		if first.Count != 3 || first.Unread != 3 || len(first.Activities) != 2 || first.Next == "" ||
+			first.Activities[0].ID < first.Activities[1].ID {
+			t.Fatalf("first page: %+v", first)
+		}
+		second := w.feed(anaKey, url.Values{"size": {"2"}, "offset": {first.Next}})
+		if len(second.Activities) != 1 || second.Activities[0].ID >= first.Activities[1].ID {
+			t.Fatalf("second page: %+v", second)
+		}
+		if f := w.feed(anaKey, url.Values{"offset": {"1"}, "sortOrder": {"asc"}}); len(f.Activities) != 2 ||
+			f.Activities[0].ID != first.Activities[1].ID {
+			t.Fatalf("offset and order: %+v", f)
+		}
+		if f := w.feed(anaKey, url.Values{"excludeMine": {"true"}, "searchText": {"ACCESS"}}); f.Count != 2 ||
+			!hasType(f, "modelAccessUpdated") {
+			t.Fatalf("searchText: %+v", f)
+		}
+		w.do(anaKey, 403, "GET", "/activity?permission=ADMIN", nil, nil)
+		w.do(anaKey, 400, "GET", "/activity?permission=BOSS", nil, nil)
+		if f := w.feed(admin, url.Values{"permission": {"ADMIN"}, "modelType": {"project"}}); f.Count == 0 {
+			t.Fatalf("the administrator's own activities: %+v", f)
+		}
+		var marked struct {
+			Marked int `json:"marked"`
+		}
+		w.do(anaKey, 200, "PUT", "/activity/read", map[string]any{"ids": []int64{first.Activities[0].ID}}, &marked)
+		if marked.Marked != 1 || w.feed(anaKey, url.Values{"new": {"true"}}).Count != 2 {
+			t.Fatalf("marked one: %+v", marked)
+		}
+		w.do(anaKey, 200, "PUT", "/activity/read", nil, &marked)
+		w.do(anaKey, 200, "GET", "/activity/hasUnread", nil, &unread)
+		if marked.Marked != 2 || unread.Unread {
+			t.Fatalf("marked all: %+v %+v", marked, unread)
+		}
+	})
+}
