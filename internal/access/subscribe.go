@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -475,11 +476,9 @@ func (s *Service) Mine(ctx context.Context, p *auth.Principal, f MineFilter) ([]
 }
 
 func sortHeld(h []Held) {
-	for i := 1; i < len(h); i++ {
-		for j := i; j > 0 && strings.ToLower(h[j].DataSource.Name) < strings.ToLower(h[j-1].DataSource.Name); j-- {
-			h[j], h[j-1] = h[j-1], h[j]
-		}
-	}
+	sort.Slice(h, func(i, j int) bool {
+		return strings.ToLower(h[i].DataSource.Name) < strings.ToLower(h[j].DataSource.Name)
+	})
 }
 
 func deref(s *string) string {

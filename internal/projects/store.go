@@ -279,21 +279,19 @@ func setPurposes(ctx context.Context, q *store.Queries, projectID int64, ids []i
 
 // Member is a row of project_members: a member, or a request to join.
 type Member struct {
-	ID          int64
-	ProjectID   int64
-	ModelType   string // user or group
-	ModelID     int64
-	State       string // owner, expert, subscribed, pending, denied
-	Expiration  *time.Time
-	Reason      *string
-	ApprovedBy  *int64
-	Approvals   json.RawMessage
-	Metadata    json.RawMessage
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	announced   bool
-	Automatic   bool // not stored: a member the subscription policy admits automatically
-	GroupMember bool // not stored: listed as a member of a group that is a member
+	ID         int64
+	ProjectID  int64
+	ModelType  string // user or group
+	ModelID    int64
+	State      string // owner, expert, subscribed, pending, denied
+	Expiration *time.Time
+	Reason     *string
+	ApprovedBy *int64
+	Approvals  json.RawMessage
+	Metadata   json.RawMessage
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	announced  bool // its expiration was handled
 }
 
 // active reports whether the row makes its user or group a member at t.

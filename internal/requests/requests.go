@@ -10,6 +10,7 @@ package requests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -118,7 +119,7 @@ func Slots(ctx context.Context, q *store.Queries, required []policy.Approval, gi
 				f := fmt.Sprintf("%s[%d].specificApprover", field, j)
 				u, err := q.GetUser(ctx, *g.SpecificApprover)
 				switch {
-				case err == store.ErrNotFound:
+				case errors.Is(err, store.ErrNotFound):
 					l.Add(f, errs.CodeNotFound, "%s: user %d does not exist", f, *g.SpecificApprover)
 					continue
 				case err != nil:
@@ -162,7 +163,7 @@ func userRef(ctx context.Context, q *store.Queries, ref string) (*int64, error) 
 		}
 	}
 	u, err := q.GetUserByName(ctx, "bim", strings.ToLower(ref))
-	if err == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.Conflictf("the subscription policy names %q as its approver, who does not exist", ref)
 	} else if err != nil {
 		return nil, err
