@@ -505,7 +505,9 @@ func TestActingUnderProjectPurposes(t *testing.T) {
 // what the user acts under.
 func TestActingAcrossServers(t *testing.T) {
 	a := servertest.New(t, servertest.Postgres)
-	b := servertest.New(t, servertest.Postgres, func(c *server.Config) { c.Store = a.App.Config.Store })
+	b := servertest.New(t, servertest.Postgres, func(c *server.Config) {
+		c.Store, c.DataDir = a.App.Config.Store, a.App.Config.DataDir // one store, one secret key
+	})
 	wa, wb := newPWorld(t, a), newPWorld(t, b)
 	wa.purpose(usePurposes)
 	customer := wa.sources("two", "CUSTOMER")["Customer"]
