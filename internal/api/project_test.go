@@ -233,6 +233,17 @@ func TestProjectV1Lifecycle(t *testing.T) {
 		w.admin(400, "GET", "/project?mode=3", nil, nil)
 		w.admin(400, "GET", "/project?subscription=sometimes", nil, nil)
 
+		// Projects take tags, and project-scoped API keys need a project.
+		w.admin(200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Audited"}}}, nil)
+		w.admin(200, "POST", fmt.Sprintf("/tag/project/%d", id), []any{map[string]any{"name": "Audited"}}, nil)
+		if p := w.project(admin, id); len(p.Tags) != 1 || p.Tags[0].Name != "Audited" {
+			t.Fatalf("project tags: %+v", p.Tags)
+		}
+		_, plainKey := env.NewUser(t, "plain@example.com")
+		w.do(plainKey, 403, "POST", fmt.Sprintf("/tag/project/%d", id), []any{map[string]any{"name": "Audited"}}, nil)
+		w.admin(422, "POST", "/bim/apikey", map[string]any{"projectId": 999}, nil)
+		w.admin(200, "POST", "/bim/apikey", map[string]any{"projectId": id}, nil)
+
 		// Update: the name changes, the key stays.
 		var upd map[string]any
 		w.admin(200, "PUT", fmt.Sprintf("/project/%d", id), map[string]any{"name": "Documentation Project", "deleted": false}, &upd)
