@@ -126,12 +126,17 @@ func (s *Service) subscribeOne(ctx context.Context, tx *store.Tx, p *auth.Princi
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, ds.Name, err
 	}
+	unchanged := func() (*Entry, string, error) {
+		return cur, ds.Name, audit.Write(ctx, q, audit.Event{Type: "subscribe", Action: "unchanged", Success: true,
+			TargetType: "datasource", TargetID: strconv.FormatInt(id, 10), DataSourceID: &ds.ID, DataSourceName: ds.Name,
+			Details: map[string]any{"state": cur.State, "subscriptionId": cur.ID}})
+	}
 	if cur != nil {
 		switch {
 		case cur.State == store.AccessPending:
-			return cur, ds.Name, nil // already asked; the request stands
+			return unchanged() // already asked; the request stands
 		case cur.Grants(now) && (cur.AccessGrant == store.GrantWrite || grant == store.GrantRead):
-			return cur, ds.Name, nil // already held
+			return unchanged() // already held
 		case cur.State == store.AccessOwner || cur.State == store.AccessExpert:
 			return nil, ds.Name, errs.Conflictf("you are %s of data source %q; ask another owner or a governor for WRITE", cur.State, ds.Name)
 		}

@@ -421,6 +421,9 @@ func TestActingUnderProjectPurposes(t *testing.T) {
 		if state != "subscribed" {
 			t.Fatalf("join an anyone project: %s", state)
 		}
+		if again, _ := w.joinProject(anaKey, pid, ana, nil); again != sid {
+			t.Fatalf("joining again: %d, want %d", again, sid)
+		}
 		if p := w.project(anaKey, pid); p.SubscriptionStatus != "subscribed" || !p.AcknowledgeRequired || *p.SubscriptionID != sid {
 			t.Fatalf("member view: %+v", p)
 		}

@@ -130,6 +130,10 @@ func TestAccessRequests(t *testing.T) {
 			t.Fatalf("subscribe: %+v", sub)
 		}
 		sid := sub.Success[0].ID
+		w.do(riaKey, 200, "POST", "/dataSource/subscribe", map[string]any{"dataSourceIds": []int64{ledger}}, &sub)
+		if len(sub.Success) != 1 || sub.Success[0].ID != sid || sub.Success[0].State != "pending" {
+			t.Fatalf("asking again: %+v", sub)
+		}
 		if d := w.decision(ledger, ria); d.Grant != nil || d.Read.Status != "approval" {
 			t.Fatalf("pending request grants: %+v", d)
 		}

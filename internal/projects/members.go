@@ -97,7 +97,10 @@ func (s *Service) AddMember(ctx context.Context, p *auth.Principal, projectID in
 		case self:
 			if cur != nil && (cur.active(now) || cur.State == statePending) {
 				out = cur // already a member, or already asked
-				return nil
+				id := pr.ID
+				return audit.Write(ctx, q, audit.Event{Type: "projectMember", Action: "unchanged", Success: true,
+					TargetType: modelUser, TargetID: idString(cur.ModelID), ProjectID: &id, ProjectName: pr.Name,
+					Details: map[string]any{"subscriptionId": cur.ID, "state": cur.State}})
 			}
 			if manager {
 				m.ApprovedBy = &p.UserID
