@@ -13,8 +13,8 @@ import (
 // serve yet against a stand-in that checks every request (method, escaped
 // path, query, body) and answers with the reference's example responses;
 // they assert the exact output of every example of the reference. When the
-// endpoints land, point them at servertest instead (as the policy and
-// purpose tests are).
+// endpoints land, point them at servertest instead (as the policy, purpose
+// and project tests are).
 
 const dataSourceFile = `connectionKey: 'a connection key'
 connection:
