@@ -35,6 +35,8 @@ type Entry struct {
 	// while the subscriber still meets the policy.
 	Override  bool
 	Approvals json.RawMessage
+	// Metadata is what the requester said with a request.
+	Metadata json.RawMessage
 }
 
 // Grants reports whether the entry gives access at t: an owner, expert or
@@ -42,17 +44,17 @@ type Entry struct {
 func (e *Entry) Grants(t time.Time) bool { return e.Access.Active(t) }
 
 const entryColumns = `id, data_source_id, model_type, model_id, state, access_grant, expiration, reason, approved_by,
-	created_at, updated_at, override, approvals`
+	created_at, updated_at, override, approvals, metadata`
 
 func scanEntry(row interface{ Scan(...any) error }) (*Entry, error) {
 	var e Entry
-	var approvals store.JSON
+	var approvals, meta store.JSON
 	err := row.Scan(&e.ID, &e.DataSourceID, &e.ModelType, &e.ModelID, &e.State, &e.AccessGrant, &e.Expiration,
-		&e.Reason, &e.ApprovedBy, &e.CreatedAt, &e.UpdatedAt, &e.Override, &approvals)
+		&e.Reason, &e.ApprovedBy, &e.CreatedAt, &e.UpdatedAt, &e.Override, &approvals, &meta)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
-	e.Approvals = json.RawMessage(approvals)
+	e.Approvals, e.Metadata = json.RawMessage(approvals), json.RawMessage(meta)
 	return &e, err
 }
 
@@ -75,19 +77,34 @@ func scanEntries(rows *sql.Rows, err error) ([]*Entry, error) {
 // Put inserts or replaces the row of a user or group on a data source and
 // sets e.ID. The caller appends the change.
 func Put(ctx context.Context, q *store.Queries, e *Entry) error {
-	var approvals any
+	var approvals, meta any
 	if len(e.Approvals) > 0 {
 		approvals = string(e.Approvals)
 	}
+	if len(e.Metadata) > 0 && string(e.Metadata) != "null" {
+		meta = string(e.Metadata)
+	}
 	return q.QueryRow(ctx, `INSERT INTO data_source_access (data_source_id, model_type, model_id, state, access_grant,
-		expiration, reason, approved_by, created_at, updated_at, override, approvals)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		expiration, reason, approved_by, created_at, updated_at, override, approvals, metadata)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (data_source_id, model_type, model_id) DO UPDATE SET state = EXCLUDED.state,
 		access_grant = EXCLUDED.access_grant, expiration = EXCLUDED.expiration, reason = EXCLUDED.reason,
 		approved_by = EXCLUDED.approved_by, updated_at = EXCLUDED.updated_at, override = EXCLUDED.override,
-		approvals = EXCLUDED.approvals RETURNING id, created_at`,
+		approvals = EXCLUDED.approvals, metadata = EXCLUDED.metadata RETURNING id, created_at`,
 		e.DataSourceID, e.ModelType, e.ModelID, e.State, e.AccessGrant, e.Expiration, e.Reason, e.ApprovedBy,
-		e.CreatedAt, e.UpdatedAt, e.Override, approvals).Scan(&e.ID, &e.CreatedAt)
+		e.CreatedAt, e.UpdatedAt, e.Override, approvals, meta).Scan(&e.ID, &e.CreatedAt)
+}
+
+// Get returns one row by its id (the subscription id).
+func Get(ctx context.Context, q *store.Queries, id int64) (*Entry, error) {
+	return scanEntry(q.QueryRow(ctx, `SELECT `+entryColumns+` FROM data_source_access WHERE id = $1`, id))
+}
+
+// InState returns every row in one of the states, ordered by id.
+func InState(ctx context.Context, q *store.Queries, states ...string) ([]*Entry, error) {
+	var a store.Args
+	return scanEntries(q.Query(ctx, `SELECT `+entryColumns+` FROM data_source_access WHERE state IN `+
+		store.List(&a, states)+` ORDER BY id`, a...))
 }
 
 // OfDataSources returns the rows of the given data sources (all rows when

@@ -12,6 +12,7 @@ import (
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -22,14 +23,35 @@ type Automatic interface {
 	AutomaticGrants(dataSourceID int64) map[int64]string
 }
 
-// Service implements the manual grant and the subscriber list.
+// Policies is what the service needs of the policy engine (the governance
+// service): automatic subscribers, the plans and users' entitlements that
+// decide how a user may subscribe, and what a user holds.
+type Policies interface {
+	Automatic
+	Plan(dataSourceID int64) (*policy.Plan, bool)
+	Entitlements(ctx context.Context, userIDs []int64) (map[int64]policy.User, error)
+	GrantsOf(ctx context.Context, userID int64) (map[int64]string, error)
+	// Sync applies the change log, so that users and plans are current.
+	Sync(ctx context.Context) error
+}
+
+// Service implements manual grants, the subscriber list, subscribing and
+// unsubscribing, and data source access requests.
 type Service struct {
 	db   *store.DB
 	auto Automatic
+	pol  Policies
 }
 
-// New returns the access service; auto may be nil (no automatic subscribers).
-func New(db *store.DB, auto Automatic) *Service { return &Service{db: db, auto: auto} }
+// New returns the access service; pol may be nil (no automatic
+// subscribers, and nobody may subscribe by policy).
+func New(db *store.DB, pol Policies) *Service {
+	s := &Service{db: db, pol: pol}
+	if pol != nil {
+		s.auto = pol
+	}
+	return s
+}
 
 // GrantInput is the body of POST /dataSource/{id}/access.
 type GrantInput struct {

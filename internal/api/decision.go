@@ -195,6 +195,14 @@ type entitlementsJSON struct {
 	Purposes   []string            `json:"purposes"`
 }
 
+// actingUnderJSON is the project a decision evaluates the user under.
+type actingUnderJSON struct {
+	ProjectID int64 `json:"projectId"`
+	// Equalized: the user's groups and attributes are kept to those the
+	// project's equalized entitlements list.
+	Equalized bool `json:"equalized"`
+}
+
 // effectivePlanJSON is what the policies decide for one user on one data
 // source, with the policy behind every part.
 type effectivePlanJSON struct {
@@ -204,6 +212,7 @@ type effectivePlanJSON struct {
 	UserID         string                 `json:"userid"`
 	Enabled        bool                   `json:"enabled"`
 	Entitlements   entitlementsJSON       `json:"entitlements"`
+	ActingUnder    *actingUnderJSON       `json:"actingUnder" doc:"the project the user acts under in this decision, or null"`
 	Grant          *string                `json:"grant" doc:"what the user holds now (READ, WRITE) or null"`
 	GrantByPolicy  *string                `json:"grantByPolicy" doc:"the grant policies give the user without an approval or an owner's choice (automatically or on request), or null"`
 	CanRead        bool                   `json:"canRead"`
@@ -246,6 +255,9 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 		Columns: []columnDecisionJSON{}, Rows: []rowDecisionJSON{}, NoRows: dec.NoRows, Policies: []policyRefJSON{}}
 	if out.Entitlements.Attributes == nil {
 		out.Entitlements.Attributes = map[string][]string{}
+	}
+	if a := d.Acting; a.ProjectID != nil {
+		out.ActingUnder = &actingUnderJSON{ProjectID: *a.ProjectID, Equalized: a.Limit != nil}
 	}
 	if d.Grant != "" {
 		g := d.Grant

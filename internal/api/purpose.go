@@ -47,7 +47,7 @@ func purposeOf(p *governance.Purpose, detail bool) purposeJSON {
 	}
 	if detail {
 		out.AddedBy = p.AddedByName
-		// Projects come with the projects area; until then no project uses a purpose.
+		// fillProjects counts the projects using it, when projects are served.
 		zero, none := 0, []int64{}
 		out.ProjectCount, out.Projects = &zero, &none
 		subs := make([]purposeJSON, len(p.Subpurposes))
@@ -231,8 +231,9 @@ func (s *Server) purposeRoutes(gov *governance.Service) {
 		for i, p := range list {
 			out.Purposes[i] = purposeOf(p, false)
 			if q.GetAffectedCount {
-				zero := 0
-				out.Purposes[i].ProjectCount = &zero
+				if err := s.fillProjects(r, &out.Purposes[i], false); err != nil {
+					return nil, err
+				}
 			}
 		}
 		return out, nil
@@ -253,6 +254,9 @@ func (s *Server) purposeRoutes(gov *governance.Service) {
 			return nil, err
 		}
 		out := purposeOf(p, true)
+		if err := s.fillProjects(r, &out, true); err != nil {
+			return nil, err
+		}
 		if !q.IncludeSubpurposes {
 			out.Subpurposes = nil
 		}
@@ -354,4 +358,24 @@ func (s *Server) purposeRoutes(gov *governance.Service) {
 		}
 		return out, nil
 	})
+}
+
+// fillProjects sets the projects using a purpose (and with ids, which).
+func (s *Server) fillProjects(r *Request, out *purposeJSON, ids bool) error {
+	if s.purposeProjects == nil {
+		zero := 0
+		out.ProjectCount = &zero
+		return nil
+	}
+	using, err := s.purposeProjects(r.Context(), []int64{out.ID})
+	if err != nil {
+		return err
+	}
+	list := append([]int64{}, using[out.ID]...)
+	n := len(list)
+	out.ProjectCount = &n
+	if ids {
+		out.Projects = &list
+	}
+	return nil
 }

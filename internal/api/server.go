@@ -59,6 +59,9 @@ type Server struct {
 	// preview renders a data source's plan as PostgreSQL for the decision
 	// endpoint; set when enforcement is wired in.
 	preview func(ctx context.Context, dataSourceID int64) (*enforce.Preview, error)
+	// purposeProjects gives the projects using each purpose, once projects
+	// are served.
+	purposeProjects func(ctx context.Context, purposeIDs []int64) (map[int64][]int64, error)
 }
 
 // Op describes one route: how it is documented and guarded.

@@ -13,8 +13,8 @@ import (
 // serve yet against a stand-in that checks every request (method, escaped
 // path, query, body) and answers with the reference's example responses;
 // they assert the exact output of every example of the reference. When the
-// endpoints land, point them at servertest instead (as the policy and
-// purpose tests are).
+// endpoints land, point them at servertest instead (as the policy, purpose
+// and project tests are).
 
 const dataSourceFile = `connectionKey: 'a connection key'
 connection:
@@ -165,31 +165,43 @@ const projectJSON = `{"name":"Demo Project","projectKey":"demo project","descrip
 	"allowMaskedJoins":true,"subscriptionPolicy":{"type":"approval","approvals":[{"requiredPermission":"GOVERNANCE","specificApproverRequired":false},
 	{"requiredPermission":"ADMIN","specificApproverRequired":false}]}}`
 
+// TestContractProject runs every documented project command against a
+// real server ("Public" stands for the reference's pre-existing project).
 func TestContractProject(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	env.Admin(t, 200, "POST", "/api/v2/project", "name: Public\nprojectKey: Public\n")
+	env.Admin(t, 200, "POST", "/api/v2/project", "name: Other\nprojectKey: Other\n")
+	env.Admin(t, 200, "DELETE", "/api/v2/project/Other?hardDelete=true", nil)
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	file := writeFile(t, t.TempDir(), "test-project.yml", projectFile)
 	saved := `{"dryRun":false,"creating":true,"updating":false,"numberOfDataSourcesAdded":0,"numberOfDataSourcesRemoved":0,"creatingWorkspace":false,"deletingWorkspace":false,"projectId":3}`
-	s.on(
-		expect{method: "GET", path: "/api/v2/project", answer: `[{"name":"Public","projectKey":"Public"}]`},
-		expect{method: "POST", path: "/api/v2/project", body: projectJSON, answer: saved},
-		expect{method: "POST", path: "/api/v2/project", query: "dryRun=true&deleteDataSourcesOnWorkspaceDelete=true", body: projectJSON, answer: saved},
-		expect{method: "POST", path: "/api/v2/project/demo%20project/rename", body: `{"newProjectKey":"Data Analytics Team"}`,
-			answer: `{"oldProjectKey":"demo project","newProjectKey":"Data Analytics Team"}`},
-		expect{method: "DELETE", path: "/api/v2/project/Data%20Analytics%20Team", answer: `{"dryRun":false,"deleting":"Data Analytics Team"}`},
-		expect{method: "GET", path: "/api/v2/project", answer: `[{"name":"Demo Project","projectKey":"Data Analytics Team","disabled":true},{"name":"Public","projectKey":"Public"}]`},
-		expect{method: "DELETE", path: "/api/v2/project/Data%20Analytics%20Team", query: "hardDelete=true", answer: `{"dryRun":false,"deleting":"Data Analytics Team"}`},
-		expect{method: "GET", path: "/api/v2/project", answer: `[{"name":"Public","projectKey":"Public"}]`},
-	)
 	check(t, c.ok("project", "list"), "Public\n")
 	check(t, c.ok("project", "save", file), saved+"\n")
-	check(t, c.ok("project", "save", file, "-d", "--deleteWorkSpaceDataSources"), saved+"\n")
+	check(t, c.ok("project", "save", file, "-d", "--deleteWorkSpaceDataSources"),
+		`{"dryRun":true,"creating":false,"updating":true,"numberOfDataSourcesAdded":0,"numberOfDataSourcesRemoved":0,"creatingWorkspace":false,"deletingWorkspace":false,"projectId":3}`+"\n")
 	check(t, c.ok("project", "rename", "demo project", "Data Analytics Team"), `{"oldProjectKey":"demo project","newProjectKey":"Data Analytics Team"}`+"\n")
 	check(t, c.ok("project", "delete", "Data Analytics Team"), `{"dryRun":false,"deleting":"Data Analytics Team"}`+"\n")
 	check(t, c.ok("project", "list"), "Data Analytics Team\nPublic\n")
 	check(t, c.ok("project", "delete", "Data Analytics Team", "--hardDelete"), `{"dryRun":false,"deleting":"Data Analytics Team"}`+"\n")
 	check(t, c.ok("project", "list"), "Public\n")
-	s.done()
+	c.fails(1, `Error: status code: 404 message: the project key "Data Analytics Team" was not found`, "project", "delete", "Data Analytics Team")
+	c.fails(1, "Error: status code: 422 message: workspace: custos does not support project workspaces (Databricks, Snowflake); leave workspace out",
+		"project", "save", writeFile(t, t.TempDir(), "ws.yml", "name: W\nprojectKey: w\nworkspace: {type: snowflake, config: {schema: S}}\n"))
+
+	// A cloned project saves back as the same project.
+	env.Admin(t, 200, "POST", "/api/v2/purpose", "name: Use Purposes\nacknowledgement: You promise to be good\n")
+	env.Admin(t, 200, "POST", "/api/v2/project", "name: Anyone Project\nprojectKey: Anyone project\ndocumentation: \"# Anyone Can See This\"\n"+
+		"subscriptionPolicy: {type: anyone, automaticSubscription: true}\ntags: [Discovered.Person Name]\npurposes: [Use Purposes]\nequalization: true\n")
+	before := string(env.Admin(t, 200, "GET", "/api/v2/project/Anyone%20project", nil).Body)
+	dir := filepath.Join(t.TempDir(), "tenant")
+	c.ok("clone", dir)
+	cloned := filepath.Join(dir, "project", "Anyone project.yaml")
+	if out := c.ok("project", "save", cloned); !strings.Contains(out, `"creating":false,"updating":true`) {
+		t.Fatalf("saving a cloned project: %s", out)
+	}
+	if after := string(env.Admin(t, 200, "GET", "/api/v2/project/Anyone%20project", nil).Body); after != before {
+		t.Fatalf("a cloned project saved back differs:\n%s\n%s", before, after)
+	}
 }
 
 // TestContractPurpose runs every documented purpose command against a real
@@ -207,22 +219,25 @@ func TestContractPurpose(t *testing.T) {
 	c.fails(1, `Error: status code: 404 message: purpose "Demo Purpose" does not exist`, "purpose", "delete", "Demo Purpose")
 }
 
-// TestContractAPIExamples runs the `immuta api` examples whose endpoints
-// the server does not serve yet.
+// TestContractAPIExamples runs the `immuta api` examples: the current
+// project against a real server, the others against the stand-in.
 func TestContractAPIExamples(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	env.Admin(t, 200, "POST", "/api/v2/project", "name: First\nprojectKey: first\n")
+	real := newCLI(t).server(env.URL, servertest.AdminKey)
+	check(t, real.ok("api", "project/current/{projectId}", "-P", "projectId=1", "-X", "POST"), `{"projectId":1}`+"\n")
+	check(t, real.ok("api", "project/current/1", "-X", "POST"), `{"projectId":1}`+"\n")
+	check(t, real.ok("api", "project/current/null", "-X", "POST"), `{"projectId":null}`+"\n")
+
 	s := newContract(t)
 	c := s.cli()
 	s.on(
 		expect{method: "PUT", path: "/dataSource/detectRemoteChanges", body: `{"table":"tableName","schema":"schemaName"}`, answer: `{"jobs":1}`},
 		expect{method: "PUT", path: "/dataSource/detectRemoteChanges", body: `{"table":"tableName","schema":"schemaName"}`, answer: `{"jobs":1}`},
-		expect{method: "POST", path: "/project/current/1", answer: `{"projectId":1}`},
-		expect{method: "POST", path: "/project/current/1", answer: `{"projectId":1}`},
 		expect{method: "POST", path: "/dataSource", query: "verbose=1", body: `{"n":1,"ok":true,"none":null,"zip":"007","s":"true","arr":[1,"x"]}`, answer: `{}`},
 	)
 	check(t, c.ok("api", "dataSource/detectRemoteChanges", "-X", "PUT", "-d", "table=tableName", "-d", "schema=schemaName"), `{"jobs":1}`+"\n")
 	check(t, c.ok("api", "dataSource/detectRemoteChanges", "-X", "PUT", "--body", `{"table": "tableName", "schema": "schemaName"}`), `{"jobs":1}`+"\n")
-	check(t, c.ok("api", "project/current/{projectId}", "-P", "projectId=1", "-X", "POST"), `{"projectId":1}`+"\n")
-	check(t, c.ok("api", "project/current/1", "-X", "POST"), `{"projectId":1}`+"\n")
 	c.ok("api", "/dataSource", "-q", "verbose=1", "-d", "n=1", "-d", "ok=true", "-d", "none=null", "-d", "zip=007",
 		"--raw-data", "s=true", "-d", "arr[]=1", "--data-raw", "arr[]=x")
 	s.done()

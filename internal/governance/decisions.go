@@ -24,8 +24,11 @@ type UserDecision struct {
 	ProfileID      int64
 	Enabled        bool
 	User           policy.User
-	Plan           *policy.Plan
-	Decision       *policy.Decision
+	// Acting is what the user acts under in this decision: their current
+	// project's purposes and limit, or those of the project asked about.
+	Acting   Acting
+	Plan     *policy.Plan
+	Decision *policy.Decision
 	// Grant is what the user holds now, from a subscription row (theirs or
 	// a group's) or an automatic policy: WRITE, READ or empty.
 	Grant string
@@ -36,7 +39,8 @@ type UserDecision struct {
 // Decide evaluates a data source's plan for a user. Holders of
 // FETCH_POLICY_INFO or GOVERNANCE may ask about anyone, users about
 // themselves. projectID, when given, evaluates the user acting under that
-// project's purposes.
+// project (its purposes and, when it is equalized, its limit) instead of
+// their current one.
 func (s *Service) Decide(ctx context.Context, p *auth.Principal, dataSourceID, userID int64, projectID *int64) (*UserDecision, error) {
 	if !p.Is(userID) {
 		if err := p.Require(auth.FetchPolicyInfo, auth.Governance); err != nil {
@@ -58,20 +62,23 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, dataSourceID, u
 	if err != nil {
 		return nil, err
 	}
-	pu := u.user
+	pu, acting := u.user, s.people.actingOf(userID)
 	if projectID != nil {
-		if s.opts.ProjectPurposes == nil {
+		if s.opts.ProjectActing == nil {
 			return nil, errs.NotFoundf("project %d does not exist", *projectID)
 		}
-		purposes, err := s.opts.ProjectPurposes(ctx, &s.db.Queries, *projectID)
-		if err != nil {
+		if acting, err = s.opts.ProjectActing(ctx, &s.db.Queries, *projectID); err != nil {
 			return nil, err
 		}
-		pu.Purposes = purposes
+		if as, ok := s.people.userAs(userID, acting); ok {
+			pu = as
+		} else {
+			pu.Purposes = acting.Purposes
+		}
 	}
 	ent := policy.NewEntitlements(pu)
 	d := &UserDecision{DataSourceID: ds.ID, DataSourceName: ds.Name, ProfileID: userID, Enabled: u.enabled, User: pu,
-		Plan: plan, Decision: policy.Evaluate(plan, ent)}
+		Acting: acting, Plan: plan, Decision: policy.Evaluate(plan, ent)}
 	rows, err := access.OfDataSources(ctx, &s.db.Queries, []int64{dataSourceID})
 	if err != nil {
 		return nil, err

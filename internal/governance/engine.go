@@ -281,7 +281,7 @@ func (s *Service) execute(ctx context.Context, b *batch) error {
 	var users []int64
 	if len(b.users) > 0 {
 		users = sortedIDs(b.users)
-		before, after, err := s.people.load(ctx, q, users, s.opts.Purposes)
+		before, after, err := s.people.load(ctx, q, users, s.opts.Acting)
 		if err != nil {
 			return err
 		}

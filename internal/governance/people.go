@@ -21,14 +21,14 @@ type people struct {
 
 // person is one user as the engine sees them.
 type person struct {
-	id       int64
-	iamid    string
-	userid   string
-	enabled  bool
-	groups   []int64 // ids, ascending
-	own      store.Attributes
-	purposes []string
-	ent      *policy.Entitlements // nil when disabled
+	id      int64
+	iamid   string
+	userid  string
+	enabled bool
+	groups  []int64 // ids, ascending
+	own     store.Attributes
+	acting  Acting
+	ent     *policy.Entitlements // nil when disabled
 }
 
 // team is one group.
@@ -45,13 +45,38 @@ func newPeople() *people {
 }
 
 // PurposeSource gives the purposes each user acts under (their current
-// project's). Projects plug it in; without it users act under none.
+// project's). Without an acting source users act under none.
 type PurposeSource func(ctx context.Context, q *store.Queries, userIDs []int64) (map[int64][]string, error)
+
+// Acting is what a user acts under: the purposes of their current project
+// and, when that project is equalized, the entitlements they are limited to.
+type Acting struct {
+	// ProjectID is the project the user acts under, if any.
+	ProjectID *int64
+	Purposes  []string
+	// Limit, when not nil, keeps of the user's groups and attribute values
+	// only those it lists as well.
+	Limit *Limit
+}
+
+// Limit lists the groups and attribute values a user may keep.
+type Limit struct {
+	Groups     []string
+	Attributes map[string][]string
+}
+
+// ActingSource gives what each of the users acts under. Projects plug it in.
+type ActingSource func(ctx context.Context, q *store.Queries, userIDs []int64) (map[int64]Acting, error)
+
+// ProjectActing gives what a user would act under in a project, for
+// decisions asked as if they acted under it; an errs.NotFound error when the
+// project does not exist.
+type ProjectActing func(ctx context.Context, q *store.Queries, projectID int64) (Acting, error)
 
 // load reads the given users (every user when ids is nil) and the groups
 // they belong to, and replaces them in the cache. It returns the users'
 // previous and current states (nil when absent).
-func (pp *people) load(ctx context.Context, q *store.Queries, ids []int64, purposes PurposeSource) (before, after map[int64]*person, err error) {
+func (pp *people) load(ctx context.Context, q *store.Queries, ids []int64, source ActingSource) (before, after map[int64]*person, err error) {
 	var a store.Args
 	rows, err := q.Query(ctx, `SELECT id, iamid, userid, disabled FROM users WHERE 1 = 1`+inIDs(&a, "id", ids), a...)
 	if err != nil {
@@ -122,9 +147,9 @@ func (pp *people) load(ctx context.Context, q *store.Queries, ids []int64, purpo
 	if err != nil {
 		return nil, nil, err
 	}
-	var acting map[int64][]string
-	if purposes != nil && len(userIDs) > 0 {
-		if acting, err = purposes(ctx, q, userIDs); err != nil {
+	var acting map[int64]Acting
+	if source != nil && len(userIDs) > 0 {
+		if acting, err = source(ctx, q, userIDs); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -162,7 +187,7 @@ func (pp *people) load(ctx context.Context, q *store.Queries, ids []int64, purpo
 		}
 	}
 	for id, u := range fresh {
-		u.purposes = acting[id]
+		u.acting = acting[id]
 		for _, g := range u.groups {
 			if t := pp.groups[g]; t != nil {
 				if t.members == nil {
@@ -289,9 +314,15 @@ func (pp *people) entitlements(u *person) *policy.Entitlements {
 }
 
 // userOf is u as a policy.User: group names, attributes merged with the
-// groups', purposes. The caller holds pp.mu.
+// groups', and what they act under. The caller holds pp.mu.
 func (pp *people) userOf(u *person) policy.User {
-	out := policy.User{Username: u.userid, IAMID: u.iamid, Purposes: append([]string(nil), u.purposes...)}
+	return pp.userActing(u, u.acting)
+}
+
+// userActing is u as a policy.User acting as a says: a's purposes, and their
+// groups and attributes kept to a's limit. The caller holds pp.mu.
+func (pp *people) userActing(u *person, a Acting) policy.User {
+	out := policy.User{Username: u.userid, IAMID: u.iamid, Purposes: append([]string(nil), a.Purposes...)}
 	merged := map[string]map[string]bool{}
 	add := func(attrs store.Attributes) {
 		for n, vs := range attrs {
@@ -324,7 +355,41 @@ func (pp *people) userOf(u *person) policy.User {
 			out.Attributes[n] = vs
 		}
 	}
+	if a.Limit != nil {
+		limitUser(&out, a.Limit)
+	}
 	return out
+}
+
+// limitUser keeps of u's groups and attribute values those l lists too.
+func limitUser(u *policy.User, l *Limit) {
+	keep := map[string]bool{}
+	for _, g := range l.Groups {
+		keep[g] = true
+	}
+	groups := u.Groups[:0:0]
+	for _, g := range u.Groups {
+		if keep[g] {
+			groups = append(groups, g)
+		}
+	}
+	u.Groups = groups
+	var attrs map[string][]string
+	for n, vs := range u.Attributes {
+		allowed := map[string]bool{}
+		for _, v := range l.Attributes[n] {
+			allowed[v] = true
+		}
+		for _, v := range vs {
+			if allowed[v] {
+				if attrs == nil {
+					attrs = map[string][]string{}
+				}
+				attrs[n] = append(attrs[n], v)
+			}
+		}
+	}
+	u.Attributes = attrs
 }
 
 // refresh rebuilds the entitlements of the given users from the cache (after
@@ -403,4 +468,26 @@ func sortedIDs(set map[int64]bool) []int64 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// userAs returns an enabled user's policy.User acting as a instead of as
+// their current project says.
+func (pp *people) userAs(id int64, a Acting) (policy.User, bool) {
+	pp.mu.RLock()
+	defer pp.mu.RUnlock()
+	u := pp.users[id]
+	if u == nil || !u.enabled {
+		return policy.User{}, false
+	}
+	return pp.userActing(u, a), true
+}
+
+// acting returns what a user acts under, or nothing for an unknown user.
+func (pp *people) actingOf(id int64) Acting {
+	pp.mu.RLock()
+	defer pp.mu.RUnlock()
+	if u := pp.users[id]; u != nil {
+		return u.acting
+	}
+	return Acting{}
 }

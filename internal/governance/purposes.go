@@ -375,6 +375,20 @@ func (s *Service) writePurposes(ctx context.Context, tx *store.Tx, ps purposeSet
 			return err
 		}
 	}
+	if hook := s.purposesWritten(); hook != nil && len(names) > 0 {
+		ids := make([]int64, len(names))
+		for i, n := range names {
+			ids[i] = ps[n].ID
+		}
+		return hook(ctx, tx, ids)
+	}
+	return nil
+}
+
+func (s *Service) purposesWritten() func(ctx context.Context, tx *store.Tx, purposeIDs []int64) error {
+	if fn := s.purposeHook.Load(); fn != nil {
+		return *fn
+	}
 	return nil
 }
 

@@ -32,11 +32,13 @@ type Options struct {
 	// GapTimeout is how long a hole in the change log's ids is waited for
 	// before it is taken for a transaction that rolled back; default 5s.
 	GapTimeout time.Duration
-	// Purposes gives the purposes users act under; nil means none.
-	Purposes PurposeSource
-	// ProjectPurposes gives a project's purposes, for decisions asked as if
-	// the user acted under that project; nil means no project exists.
-	ProjectPurposes func(ctx context.Context, q *store.Queries, projectID int64) ([]string, error)
+	// Acting gives what users act under (their current project); nil
+	// means no purposes and no limits.
+	Acting ActingSource
+	// ProjectActing gives what a user acts under in a project, for
+	// decisions asked as if the user acted under it; nil means no project
+	// exists.
+	ProjectActing ProjectActing
 }
 
 // Service is the governance service. Create it with New, load it with Load,
@@ -55,6 +57,8 @@ type Service struct {
 	sources map[int64]*sourceInfo
 
 	follow follower
+
+	purposeHook atomic.Pointer[func(ctx context.Context, tx *store.Tx, purposeIDs []int64) error]
 
 	recomputed prometheus.Counter
 	applied    prometheus.Counter
@@ -147,7 +151,7 @@ func (s *Service) Load(ctx context.Context) error {
 		plan, _ := ix.Plan(id)
 		sources[id] = &sourceInfo{name: ls.row.Name, auto: hasAutomatic(plan)}
 	}
-	if _, _, err := s.people.load(ctx, &s.db.Queries, nil, s.opts.Purposes); err != nil {
+	if _, _, err := s.people.load(ctx, &s.db.Queries, nil, s.opts.Acting); err != nil {
 		return fmt.Errorf("load users: %w", err)
 	}
 	s.ix.Store(ix)
@@ -215,12 +219,39 @@ func hasAutomatic(p *policy.Plan) bool {
 }
 
 // SetPurposeSources plugs in where users' purposes come from (their
-// current project) and a project's purposes, and reloads every user.
+// current project) and a project's purposes, and reloads every user. It is
+// SetActingSources for sources that give purposes only.
 func (s *Service) SetPurposeSources(ctx context.Context, users PurposeSource,
 	projects func(ctx context.Context, q *store.Queries, projectID int64) ([]string, error)) error {
+	var acting ActingSource
+	if users != nil {
+		acting = func(ctx context.Context, q *store.Queries, ids []int64) (map[int64]Acting, error) {
+			ps, err := users(ctx, q, ids)
+			out := make(map[int64]Acting, len(ps))
+			for id, p := range ps {
+				out[id] = Acting{Purposes: p}
+			}
+			return out, err
+		}
+	}
+	var project ProjectActing
+	if projects != nil {
+		project = func(ctx context.Context, q *store.Queries, id int64) (Acting, error) {
+			ps, err := projects(ctx, q, id)
+			return Acting{ProjectID: &id, Purposes: ps}, err
+		}
+	}
+	return s.SetActingSources(ctx, acting, project)
+}
+
+// SetActingSources plugs in what users act under (their current project:
+// its purposes and, when it is equalized, the entitlements they are limited
+// to) and what a user would act under in a given project, and reloads every
+// user, announcing those whose grants changed.
+func (s *Service) SetActingSources(ctx context.Context, users ActingSource, projects ProjectActing) error {
 	s.follow.mu.Lock()
 	defer s.follow.mu.Unlock()
-	s.opts.Purposes, s.opts.ProjectPurposes = users, projects
+	s.opts.Acting, s.opts.ProjectActing = users, projects
 	before, after, err := s.people.load(ctx, &s.db.Queries, nil, users)
 	if err != nil {
 		return err
@@ -231,6 +262,13 @@ func (s *Service) SetPurposeSources(ctx context.Context, users PurposeSource,
 	}
 	s.notify.announce(ds, nil, false, true)
 	return nil
+}
+
+// SetPurposesWritten installs fn, which runs in the transaction of every
+// write of purposes (save, rename, delete) with the ids written, so that
+// what depends on purposes (projects) records what changes with them.
+func (s *Service) SetPurposesWritten(fn func(ctx context.Context, tx *store.Tx, purposeIDs []int64) error) {
+	s.purposeHook.Store(&fn)
 }
 
 // Run follows the change log and delivers announcements until ctx ends.
@@ -287,6 +325,33 @@ func (s *Service) Entitlements(ctx context.Context, userIDs []int64) (map[int64]
 		}
 	}
 	return out, nil
+}
+
+// OwnEntitlements returns the groups and attributes the given enabled users
+// hold themselves, without the purposes or limits of a project.
+func (s *Service) OwnEntitlements(userIDs []int64) map[int64]policy.User {
+	out := make(map[int64]policy.User, len(userIDs))
+	for _, id := range userIDs {
+		if pu, ok := s.people.userAs(id, Acting{}); ok {
+			out[id] = pu
+		}
+	}
+	return out
+}
+
+// GrantsOf returns what a user holds right now on each data source (READ or
+// WRITE, by data source id): their rows, their groups' rows and automatic
+// policies, as Grants counts them.
+func (s *Service) GrantsOf(ctx context.Context, userID int64) (map[int64]string, error) {
+	u := s.people.get(userID)
+	if u == nil {
+		return map[int64]string{}, nil
+	}
+	g, err := s.userGrants(ctx, map[int64]*person{userID: u})
+	if err != nil {
+		return nil, err
+	}
+	return g[userID], nil
 }
 
 // sourceIDs lists the data sources held by the index.

@@ -25,6 +25,8 @@ import (
 	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
+	"github.com/custosdata/custos/internal/projects"
+	"github.com/custosdata/custos/internal/requests"
 	"github.com/custosdata/custos/internal/secret"
 	"github.com/custosdata/custos/internal/store"
 	"github.com/custosdata/custos/internal/tags"
@@ -52,6 +54,10 @@ type App struct {
 	// Enforce serves the Integrations API and pushes the decisions into the
 	// governed databases.
 	Enforce *enforce.Service
+	// Projects keeps projects and what their members act under; Requests
+	// settles access requests to data sources and projects.
+	Projects *projects.Service
+	Requests *requests.Service
 
 	// AdminKey is the administrator's API key when this start created the
 	// administrator; empty otherwise.
@@ -95,18 +101,27 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
 	a.API.AuditExportRoutes(a.AuditExport)
 	a.AddBackground(a.AuditExport.Run)
-	a.Governance = governance.New(db, governance.Options{Log: log, Registry: a.API.Prometheus()})
+	a.Projects = projects.New(db, projects.Options{Log: log})
+	a.Governance = governance.New(db, governance.Options{Log: log, Registry: a.API.Prometheus(),
+		Acting: a.Projects.Acting, ProjectActing: a.Projects.ProjectActing})
+	a.Projects.SetEngine(a.Governance)
+	a.Governance.SetPurposesWritten(a.Projects.PurposesWritten)
 	if err := a.Governance.Load(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load the policy engine: %w", err)
 	}
 	a.Access = access.New(db, a.Governance)
+	a.Requests = requests.New(db, a.Access.Requests(), a.Projects.Requests())
+	a.Identity.SetProjectCheck(projects.Exists)
+	a.Tags.Register("project", tags.Model{Check: a.Projects.CheckTagModel})
 	a.API.GovernanceRoutes(a.Governance, a.Access)
+	a.API.ProjectRoutes(a.Projects, a.Requests, a.Access)
 	a.AddBackground(a.Governance.Run)
 	a.Enforce = enforce.New(db, box, enforce.Options{Log: log})
 	a.Enforce.SetDecisions(decisions{a.Governance})
 	a.API.IntegrationRoutes(a.Enforce)
 	a.AddBackground(a.Enforce.Run)
+	a.AddBackground(a.Projects.Run)
 	return a, nil
 }
 

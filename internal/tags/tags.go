@@ -37,14 +37,12 @@ type Service struct {
 	models map[string]Model
 }
 
-// New returns the tag service with the user and group models registered.
+// New returns the tag service with the user and group models registered;
+// the project model is registered by the projects service.
 func New(db *store.DB) *Service {
 	s := &Service{db: db, models: map[string]Model{}}
 	s.Register("user", Model{Check: checkIdentity("user")})
 	s.Register("group", Model{Check: checkIdentity("group")})
-	s.Register("project", Model{Check: func(ctx context.Context, q *store.Queries, p *auth.Principal, id string) (string, error) {
-		return "", errs.NotFoundf("project %s does not exist", id)
-	}})
 	return s
 }
 
