@@ -9,6 +9,8 @@ package demo
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/custosdata/custos/internal/cli/cmdutil"
+	"github.com/custosdata/custos/internal/pgcluster"
 	"github.com/custosdata/custos/internal/sample"
 	"github.com/custosdata/custos/internal/server"
 )
@@ -60,7 +63,7 @@ installs it when missing and runs this command.`,
 type demo struct {
 	ctx   context.Context
 	out   io.Writer
-	pg    *cluster
+	pg    *pgcluster.Cluster
 	app   *server.App
 	url   string
 	key   string
@@ -110,8 +113,12 @@ func (d *demo) line(format string, args ...any) {
 }
 
 func (d *demo) startPostgres() error {
-	c, err := startCluster(d.ctx)
-	if err != nil {
+	// The log names user and database on every line, for the query audit.
+	c, err := pgcluster.Start(pgcluster.Options{Prefix: "custos-demo-",
+		Settings: map[string]string{"log_line_prefix": "%m [%p] %q%u@%d "}})
+	if errors.Is(err, pgcluster.ErrNotInstalled) {
+		return errors.New("PostgreSQL is not installed: run scripts/demo.sh, which installs it (apt-get install postgresql postgresql-15-pgaudit), or set CUSTOS_PG_BIN")
+	} else if err != nil {
 		return err
 	}
 	d.pg = c
@@ -121,8 +128,8 @@ func (d *demo) startPostgres() error {
 	}); err != nil {
 		return err
 	}
-	d.say("PostgreSQL %s: a throwaway cluster on 127.0.0.1:%d (postmaster pid %d), files in %s", version, c.port, c.pid, c.base)
-	if !c.pgaudit {
+	d.say("PostgreSQL %s: a throwaway cluster on 127.0.0.1:%d (postmaster pid %d), files in %s", version, c.Port(), c.PID(), c.Dir())
+	if !c.HasPgaudit() {
 		d.line("pgaudit is not installed: the demo runs without query audit (apt-get install postgresql-15-pgaudit)")
 	}
 	return nil
@@ -165,12 +172,12 @@ func (d *demo) loadSample() error {
 
 func (d *demo) startCustos() error {
 	cfg := server.Defaults()
-	cfg.DataDir = filepath.Join(d.pg.base, "custos")
+	cfg.DataDir = filepath.Join(d.pg.Dir(), "custos")
 	cfg.Listen = "127.0.0.1:0"
 	cfg.LogLevel = "warn"
 	d.key = randomHex(16)
 	cfg.AdminAPIKey = d.key
-	logFile, err := os.Create(filepath.Join(d.pg.base, "custos.log"))
+	logFile, err := os.Create(filepath.Join(d.pg.Dir(), "custos.log"))
 	if err != nil {
 		return err
 	}
@@ -288,7 +295,7 @@ connection:
   password: %s
 nameTemplate:
   dataSourceFormat: <schema>.<tablename>
-`, d.pg.port, database, d.pg.password)
+`, d.pg.Port(), database, d.pg.Password())
 	var res struct {
 		Creating []string `json:"creating"`
 	}
@@ -330,9 +337,9 @@ func (d *demo) discover() error {
 
 func (d *demo) integrate() error {
 	payload := map[string]any{"type": "PostgreSQL", "autoBootstrap": true, "config": map[string]any{
-		"host": "127.0.0.1", "port": d.pg.port, "database": database, "ssl": false, "authenticationType": "userPassword",
-		"username": "postgres", "password": d.pg.password, "viewSchemaFormat": "<schema>_governed",
-		"audit": map[string]any{"enabled": d.pg.pgaudit, "logPath": d.pg.LogPath()}}}
+		"host": "127.0.0.1", "port": d.pg.Port(), "database": database, "ssl": false, "authenticationType": "userPassword",
+		"username": "postgres", "password": d.pg.Password(), "viewSchemaFormat": "<schema>_governed",
+		"audit": map[string]any{"enabled": d.pg.HasPgaudit(), "logPath": d.pg.LogPath()}}}
 	var res struct {
 		ID string `json:"id"`
 	}
@@ -590,7 +597,7 @@ func outcome(err error, ok string) string {
 }
 
 func (d *demo) audit() error {
-	if !d.pg.pgaudit {
+	if !d.pg.HasPgaudit() {
 		return nil
 	}
 	var st struct {
@@ -653,7 +660,7 @@ func deref(s *string) string {
 func (d *demo) cleanup(keep bool, failure error) error {
 	if keep && failure == nil && d.pg != nil {
 		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (user postgres, password %s; alice %s, bob %s).\nPress Ctrl-C to stop and clean up.\n",
-			d.url, d.key, d.pg.port, d.pg.password, d.roles["alice"], d.roles["bob"])
+			d.url, d.key, d.pg.Port(), d.pg.Password(), d.roles["alice"], d.roles["bob"])
 		<-d.ctx.Done()
 	}
 	var errs []error
@@ -661,10 +668,16 @@ func (d *demo) cleanup(keep bool, failure error) error {
 		d.stopCustos()
 	}
 	if d.pg != nil {
-		if err := d.pg.stop(); err != nil {
+		if err := d.pg.Stop(); err != nil {
 			errs = append(errs, err)
 		}
-		fmt.Fprintf(d.out, "\nCleaned up: stopped PostgreSQL (pid %d) and custos, removed %s\n", d.pg.pid, d.pg.base)
+		fmt.Fprintf(d.out, "\nCleaned up: stopped PostgreSQL (pid %d) and custos, removed %s\n", d.pg.PID(), d.pg.Dir())
 	}
 	return errors.Join(errs...)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

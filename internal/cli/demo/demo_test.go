@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custosdata/custos/internal/pgcluster"
 )
 
 // TestDemo runs the whole demo and checks what it shows: alice's rows masked
 // and filtered, bob's not, the write policy, and that nothing is left.
 func TestDemo(t *testing.T) {
-	if _, err := findBin(); errors.Is(err, errNoPostgres) {
+	if _, err := pgcluster.BinDir(); errors.Is(err, pgcluster.ErrNotInstalled) {
 		if os.Getenv("CUSTOS_REQUIRE_POSTGRES") != "" {
 			t.Fatal(err)
 		}
