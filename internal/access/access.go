@@ -136,40 +136,14 @@ func OfModels(ctx context.Context, q *store.Queries, modelType string, ids []int
 // ExpiringBetween lists the data sources with a row whose expiration falls
 // in (after, until]: their grants end in that window.
 func ExpiringBetween(ctx context.Context, q *store.Queries, after, until time.Time) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT data_source_id FROM data_source_access WHERE expiration > $1
-		AND expiration <= $2 ORDER BY data_source_id`, after, until)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return store.Int64s(q.Query(ctx, `SELECT DISTINCT data_source_id FROM data_source_access WHERE expiration > $1
+		AND expiration <= $2 ORDER BY data_source_id`, after, until))
 }
 
 // OwnedBy lists the data sources the given user or group is an owner of.
 func OwnedBy(ctx context.Context, q *store.Queries, modelType string, id int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT data_source_id FROM data_source_access WHERE model_type = $1 AND model_id = $2
-		AND state = 'owner' ORDER BY data_source_id`, modelType, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var ds int64
-		if err := rows.Scan(&ds); err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, rows.Err()
+	return store.Int64s(q.Query(ctx, `SELECT data_source_id FROM data_source_access WHERE model_type = $1 AND model_id = $2
+		AND state = 'owner' ORDER BY data_source_id`, modelType, id))
 }
 
 // IsOwner reports whether the user owns the data source, directly or

@@ -495,24 +495,11 @@ func deref(s *string) string {
 
 // owners lists the users owning a data source, directly or through a group.
 func (s *Service) owners(ctx context.Context, q *store.Queries, dataSourceID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT model_id FROM data_source_access WHERE data_source_id = $1 AND state = 'owner'
+	return store.Int64s(q.Query(ctx, `SELECT model_id FROM data_source_access WHERE data_source_id = $1 AND state = 'owner'
 		AND model_type = 'user' AND (expiration IS NULL OR expiration > $2)
 		UNION SELECT gm.user_id FROM data_source_access a JOIN group_members gm ON gm.group_id = a.model_id
 		WHERE a.data_source_id = $1 AND a.state = 'owner' AND a.model_type = 'group' AND (a.expiration IS NULL OR a.expiration > $2)`,
-		dataSourceID, store.Now())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		dataSourceID, store.Now()))
 }
 
 // Requests is the data source side of the request workflow.

@@ -7,10 +7,8 @@ package activity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -335,24 +333,6 @@ func MarkRead(ctx context.Context, q *store.Queries, userID int64, ids []int64) 
 // counts for every one), sorted: the approvers of a permission.
 func UsersWith(ctx context.Context, q *store.Queries, perms ...string) ([]int64, error) {
 	var a store.Args
-	rows, err := q.Query(ctx, `SELECT DISTINCT p.user_id FROM user_permissions p JOIN users u ON u.id = p.user_id
-		WHERE u.disabled = FALSE AND p.permission IN `+store.List(&a, append(perms, auth.Admin))+` ORDER BY p.user_id`, a...)
-	if err != nil {
-		return nil, err
-	}
-	return scanIDs(rows)
-}
-
-func scanIDs(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, rows.Err()
+	return store.Int64s(q.Query(ctx, `SELECT DISTINCT p.user_id FROM user_permissions p JOIN users u ON u.id = p.user_id
+		WHERE u.disabled = FALSE AND p.permission IN `+store.List(&a, append(perms, auth.Admin))+` ORDER BY p.user_id`, a...))
 }

@@ -212,7 +212,7 @@ func (pp *people) reloadGroup(ctx context.Context, q *store.Queries, id int64) (
 	if err != nil {
 		return nil, err
 	}
-	current, err := int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, id))
+	current, err := store.Int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, id))
 	if err != nil {
 		return nil, err
 	}

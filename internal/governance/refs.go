@@ -252,7 +252,7 @@ func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns 
 		}
 		sort.Strings(list)
 		var a store.Args
-		got, err := strs(q.Query(ctx, queries[kind]+store.List(&a, list), a...))
+		got, err := store.Strings(q.Query(ctx, queries[kind]+store.List(&a, list), a...))
 		if err != nil {
 			return err
 		}

@@ -399,37 +399,5 @@ func sourcesTagged(ctx context.Context, q *store.Queries, name string) ([]int64,
 
 // sourcesOfConnection lists the data sources registered on a connection.
 func sourcesOfConnection(ctx context.Context, q *store.Queries, connectionID int64) ([]int64, error) {
-	return int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE connection_id = $1 ORDER BY id`, connectionID))
-}
-
-func int64s(rows *sql.Rows, err error) ([]int64, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
-func strs(rows *sql.Rows, err error) ([]string, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return store.Int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE connection_id = $1 ORDER BY id`, connectionID))
 }

@@ -256,12 +256,17 @@ func (r *Runner) reap(ctx context.Context) {
 	}
 	for _, j := range stale {
 		h, known := r.handler(j.Type)
-		if known && h.Resumable && j.Attempts < h.MaxAttempts {
+		if !known {
+			// Another runner (a dedicated one, or a server with more
+			// handlers) owns this type and decides its fate.
+			continue
+		}
+		if h.Resumable && j.Attempts < h.MaxAttempts {
 			err = r.db.RequeueJob(ctx, j.ID, now)
 			r.log.Info("resuming interrupted job", "job", j.ID, "type", j.Type, "attempt", j.Attempts+1)
 		} else {
 			reason := "interrupted: the server running it stopped"
-			if known && h.Resumable {
+			if h.Resumable {
 				reason = fmt.Sprintf("interrupted %d times; giving up", j.Attempts)
 			}
 			err = r.db.FailJob(ctx, j.ID, reason, now)

@@ -147,3 +147,26 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func TestARunnerLeavesOtherRunnersJobsAlone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		past := store.Now().Add(-time.Minute)
+		owner := "dead-server"
+		if err := db.CreateJob(ctx, &store.Job{ID: "theirs", Type: "not-mine", State: store.JobActive, Attempts: 1,
+			LeaseOwner: &owner, LeaseExpires: &past, CreatedAt: past, UpdatedAt: past}); err != nil {
+			t.Fatal(err)
+		}
+		r := jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		r.Register("mine", jobs.Handler{Run: func(ctx context.Context, j *store.Job, p jobs.Progress) (any, error) { return nil, nil }})
+		start(t, r)
+		mine := enqueue(t, db, "mine", nil)
+		if _, err := jobs.Wait(ctx, db, []string{mine}, 10*time.Second, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		j, err := db.GetJob(ctx, "theirs")
+		if err != nil || j.State != store.JobActive {
+			t.Fatalf("a job of a type this runner does not handle was touched: %+v %v", j, err)
+		}
+	})
+}

@@ -234,7 +234,7 @@ func actingUsers(ctx context.Context, q *store.Queries, projectIDs ...int64) ([]
 		return nil, nil
 	}
 	var a store.Args
-	return int64s(q.Query(ctx, `SELECT id FROM users WHERE current_project_id IN `+store.List(&a, projectIDs)+` ORDER BY id`, a...))
+	return store.Int64s(q.Query(ctx, `SELECT id FROM users WHERE current_project_id IN `+store.List(&a, projectIDs)+` ORDER BY id`, a...))
 }
 
 // touchProjects appends a change of kind for every user acting under one
@@ -253,9 +253,9 @@ func touchMember(ctx context.Context, q *store.Queries, kind string, m *Member) 
 	var users []int64
 	var err error
 	if m.ModelType == modelUser {
-		users, err = int64s(q.Query(ctx, `SELECT id FROM users WHERE id = $1 AND current_project_id = $2`, m.ModelID, m.ProjectID))
+		users, err = store.Int64s(q.Query(ctx, `SELECT id FROM users WHERE id = $1 AND current_project_id = $2`, m.ModelID, m.ProjectID))
 	} else {
-		users, err = int64s(q.Query(ctx, `SELECT u.id FROM users u JOIN group_members gm ON gm.user_id = u.id
+		users, err = store.Int64s(q.Query(ctx, `SELECT u.id FROM users u JOIN group_members gm ON gm.user_id = u.id
 			WHERE gm.group_id = $1 AND u.current_project_id = $2 ORDER BY u.id`, m.ModelID, m.ProjectID))
 	}
 	if err != nil {
@@ -282,7 +282,7 @@ func (s *Service) PurposesWritten(ctx context.Context, tx *store.Tx, purposeIDs 
 		return nil
 	}
 	var a store.Args
-	pids, err := int64s(tx.Query(ctx, `SELECT DISTINCT project_id FROM project_purposes WHERE purpose_id IN `+
+	pids, err := store.Int64s(tx.Query(ctx, `SELECT DISTINCT project_id FROM project_purposes WHERE purpose_id IN `+
 		store.List(&a, purposeIDs)+` ORDER BY project_id`, a...))
 	if err != nil {
 		return err

@@ -647,7 +647,7 @@ func (s *Service) Members(ctx context.Context, p *auth.Principal, projectID int6
 		}
 		groupNames[g.ID] = g
 		if f.ExpandGroups {
-			ids, err := int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, g.ID))
+			ids, err := store.Int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, g.ID))
 			if err != nil {
 				return nil, 0, err
 			}
@@ -656,7 +656,7 @@ func (s *Service) Members(ctx context.Context, p *auth.Principal, projectID int6
 		}
 	}
 	if pr.Policy.automatic() && s.eng != nil {
-		all, err := int64s(q.Query(ctx, `SELECT id FROM users WHERE disabled = FALSE ORDER BY id`))
+		all, err := store.Int64s(q.Query(ctx, `SELECT id FROM users WHERE disabled = FALSE ORDER BY id`))
 		if err != nil {
 			return nil, 0, err
 		}

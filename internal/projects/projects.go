@@ -173,7 +173,7 @@ func (s *Service) requireManager(ctx context.Context, q *store.Queries, p *auth.
 
 // owners lists the users owning a project, directly or through a group.
 func owners(ctx context.Context, q *store.Queries, projectID int64) ([]int64, error) {
-	return int64s(q.Query(ctx, `SELECT model_id FROM project_members WHERE project_id = $1 AND state = 'owner'
+	return store.Int64s(q.Query(ctx, `SELECT model_id FROM project_members WHERE project_id = $1 AND state = 'owner'
 		AND model_type = 'user' AND (expiration IS NULL OR expiration > $2)
 		UNION SELECT gm.user_id FROM project_members m JOIN group_members gm ON gm.group_id = m.model_id
 		WHERE m.project_id = $1 AND m.state = 'owner' AND m.model_type = 'group' AND (m.expiration IS NULL OR m.expiration > $2)`,
@@ -199,7 +199,7 @@ func memberUsers(ctx context.Context, q *store.Queries, projectID int64) (map[in
 		if !m.active(now) || m.ModelType != modelGroup {
 			continue
 		}
-		users, err := int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, m.ModelID))
+		users, err := store.Int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, m.ModelID))
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +222,7 @@ func (s *Service) recipients(ctx context.Context, q *store.Queries, m *Member) (
 	if m.ModelType == modelUser {
 		return append(out, m.ModelID), nil
 	}
-	users, err := int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, m.ModelID))
+	users, err := store.Int64s(q.Query(ctx, `SELECT user_id FROM group_members WHERE group_id = $1`, m.ModelID))
 	return append(out, users...), err
 }
 

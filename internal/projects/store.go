@@ -229,7 +229,7 @@ func livePurposeIDs(ctx context.Context, q *store.Queries, ids []int64) (map[int
 		return out, nil
 	}
 	var a store.Args
-	got, err := int64s(q.Query(ctx, `SELECT id FROM purposes WHERE deleted = FALSE AND id IN `+store.List(&a, ids), a...))
+	got, err := store.Int64s(q.Query(ctx, `SELECT id FROM purposes WHERE deleted = FALSE AND id IN `+store.List(&a, ids), a...))
 	for _, id := range got {
 		out[id] = true
 	}
@@ -240,7 +240,7 @@ func livePurposeIDs(ctx context.Context, q *store.Queries, ids []int64) (map[int
 // acknowledgements of those removed go with them), reporting whether
 // anything changed.
 func setPurposes(ctx context.Context, q *store.Queries, projectID int64, ids []int64, by *int64, now time.Time) (bool, error) {
-	cur, err := int64s(q.Query(ctx, `SELECT purpose_id FROM project_purposes WHERE project_id = $1`, projectID))
+	cur, err := store.Int64s(q.Query(ctx, `SELECT purpose_id FROM project_purposes WHERE project_id = $1`, projectID))
 	if err != nil {
 		return false, err
 	}
@@ -453,22 +453,6 @@ func dataSourcesOf(ctx context.Context, q *store.Queries, projectIDs []int64) (m
 			return nil, err
 		}
 		out[d.ProjectID] = append(out[d.ProjectID], &d)
-	}
-	return out, rows.Err()
-}
-
-func int64s(rows *sql.Rows, err error) ([]int64, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
 	}
 	return out, rows.Err()
 }

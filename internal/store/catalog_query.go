@@ -443,21 +443,8 @@ func (q *Queries) LockConnection(ctx context.Context, id int64) error {
 // MonitoredConnections lists the ids of connections with schema monitoring
 // whose last run is older than before (or that never ran).
 func (q *Queries) MonitoredConnections(ctx context.Context, before time.Time) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT id FROM connections WHERE schema_monitoring = TRUE
-		AND (last_monitored_at IS NULL OR last_monitored_at < $1) ORDER BY id`, before)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return Int64s(q.Query(ctx, `SELECT id FROM connections WHERE schema_monitoring = TRUE
+		AND (last_monitored_at IS NULL OR last_monitored_at < $1) ORDER BY id`, before))
 }
 
 // ClaimMonitoring marks a connection as monitored at now if its last run is

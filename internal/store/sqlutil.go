@@ -142,3 +142,30 @@ func (q *Queries) page(ctx context.Context, table, columns, where, order string,
 	}
 	return total, err
 }
+
+// Int64s reads a one-column result of integers, closing the rows. It takes
+// Query's results directly: store.Int64s(q.Query(ctx, ...)).
+func Int64s(rows *sql.Rows, err error) ([]int64, error) {
+	return column[int64](rows, err)
+}
+
+// Strings reads a one-column result of strings, closing the rows.
+func Strings(rows *sql.Rows, err error) ([]string, error) {
+	return column[string](rows, err)
+}
+
+func column[T any](rows *sql.Rows, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
