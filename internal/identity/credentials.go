@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // touchInterval limits how often a credential's last use is written.
 const touchInterval = time.Minute
 
+// tokenBytes is the size of a bearer token's random part (hex encoded, twice as long).
+const tokenBytes = 32
+
 // Authenticate turns the value of an Authorization header (an API key, raw or
 // after "Bearer ", or a bearer token) into the principal it stands for.
 func (s *Service) Authenticate(ctx context.Context, header string) (*auth.Principal, error) {
@@ -28,33 +32,58 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*auth.Princi
 	}
 	hash := secret.HashCredential(cred)
 	now := store.Now()
-	if t, err := s.db.GetTokenByHash(ctx, hash); err == nil {
-		if !now.Before(t.ExpiresAt) {
-			return nil, errs.Unauthorizedf("the bearer token expired at %s; authenticate again with POST /bim/apikey/authenticate",
-				t.ExpiresAt.Format(time.RFC3339))
+	// Tokens are 64 hex characters and API keys 32 (or what an administrator
+	// chose): look where the credential most likely is first.
+	if len(cred) == 2*tokenBytes {
+		if p, err := s.tokenAuth(ctx, hash, now); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return p, err
 		}
-		p, err := s.tokenPrincipal(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		s.touch(ctx, "t"+idString(t.ID), func() error { return s.db.TouchToken(ctx, t.ID, now) })
-		return p, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return s.keyAuth(ctx, hash, now)
 	}
-	k, err := s.db.GetAPIKeyByHash(ctx, hash)
+	if p, err := s.keyAuth(ctx, hash, now); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	return s.tokenAuth(ctx, hash, now)
+}
+
+// errInvalidCredential answers a credential that is neither key nor token.
+var errInvalidCredential = errs.Unauthorizedf("the API key or bearer token is not valid (it may have been revoked)")
+
+// keyAuth authenticates an API key; store.ErrNotFound when there is none.
+func (s *Service) keyAuth(ctx context.Context, hash string, now time.Time) (*auth.Principal, error) {
+	k, u, perms, err := s.db.APIKeyUser(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errs.Unauthorizedf("the API key or bearer token is not valid (it may have been revoked)")
+		return nil, fmt.Errorf("%w: %w", errInvalidCredential, store.ErrNotFound)
 	} else if err != nil {
 		return nil, err
 	}
-	p, err := s.principalOf(ctx, k.UserID)
-	if err != nil {
-		return nil, err
+	if u.Disabled {
+		return nil, errs.Unauthorizedf("user %q is disabled", u.UserID)
 	}
+	p := (&UserView{User: u, Permissions: perms}).Principal()
 	p.KeyID = &k.ID
 	p.ProjectID = k.ProjectID
 	s.touch(ctx, "k"+idString(k.ID), func() error { return s.db.TouchAPIKey(ctx, k.ID, now) })
+	return p, nil
+}
+
+// tokenAuth authenticates a bearer token; store.ErrNotFound when there is none.
+func (s *Service) tokenAuth(ctx context.Context, hash string, now time.Time) (*auth.Principal, error) {
+	t, err := s.db.GetTokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", errInvalidCredential, store.ErrNotFound)
+	} else if err != nil {
+		return nil, err
+	}
+	if !now.Before(t.ExpiresAt) {
+		return nil, errs.Unauthorizedf("the bearer token expired at %s; authenticate again with POST /bim/apikey/authenticate",
+			t.ExpiresAt.Format(time.RFC3339))
+	}
+	p, err := s.tokenPrincipal(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	s.touch(ctx, "t"+idString(t.ID), func() error { return s.db.TouchToken(ctx, t.ID, now) })
 	return p, nil
 }
 
@@ -81,7 +110,7 @@ func (s *Service) tokenPrincipal(ctx context.Context, t *store.Token) (*auth.Pri
 
 // principalOf loads an enabled user's principal.
 func (s *Service) principalOf(ctx context.Context, userID int64) (*auth.Principal, error) {
-	u, err := s.db.GetUser(ctx, userID)
+	u, perms, err := s.db.UserWithPermissions(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.Unauthorizedf("the credential's user no longer exists")
 	} else if err != nil {
@@ -90,12 +119,7 @@ func (s *Service) principalOf(ctx context.Context, userID int64) (*auth.Principa
 	if u.Disabled {
 		return nil, errs.Unauthorizedf("user %q is disabled", u.UserID)
 	}
-	perms, err := s.db.UserPermissions(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	v := &UserView{User: u, Permissions: perms[u.ID]}
-	return v.Principal(), nil
+	return (&UserView{User: u, Permissions: perms}).Principal(), nil
 }
 
 // touch records a credential's use at most once per touchInterval; a failure
@@ -124,7 +148,7 @@ type IssuedToken struct {
 }
 
 func (s *Service) issueToken(ctx context.Context, q *store.Queries, t *store.Token) (*IssuedToken, error) {
-	raw := secret.NewCredential(32)
+	raw := secret.NewCredential(tokenBytes)
 	t.TokenHash = secret.HashCredential(raw)
 	t.CreatedAt = store.Now()
 	t.ExpiresAt = t.CreatedAt.Add(s.cfg.TokenTTL)

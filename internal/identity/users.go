@@ -49,21 +49,7 @@ func views(ctx context.Context, q *store.Queries, users []*store.User) ([]*UserV
 	if err != nil {
 		return nil, err
 	}
-	own, err := q.AttributesOf(ctx, store.ModelUser, ids...)
-	if err != nil {
-		return nil, err
-	}
-	var groupIDs []int64
-	seen := map[int64]bool{}
-	for _, gs := range groups {
-		for _, g := range gs {
-			if !seen[g.Group.ID] {
-				seen[g.Group.ID] = true
-				groupIDs = append(groupIDs, g.Group.ID)
-			}
-		}
-	}
-	groupAttrs, err := q.AttributesOf(ctx, store.ModelGroup, groupIDs...)
+	own, viaGroups, err := q.AttributesOfUsers(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +60,8 @@ func views(ctx context.Context, q *store.Queries, users []*store.User) ([]*UserV
 			v.Permissions = []string{}
 		}
 		v.Effective = mergeAttributes(v.Own)
-		for _, g := range v.Groups {
-			for name, values := range groupAttrs[g.Group.ID] {
-				v.Effective[name] = appendUnique(v.Effective[name], values...)
-			}
+		for name, values := range viaGroups[u.ID] {
+			v.Effective[name] = appendUnique(v.Effective[name], values...)
 		}
 		for name := range v.Effective {
 			sort.Strings(v.Effective[name])

@@ -65,3 +65,38 @@ func (q *Queries) AttributesOf(ctx context.Context, modelType string, ids ...int
 	}
 	return out, rows.Err()
 }
+
+// AttributesOfUsers returns, in one query, each user's own attributes and
+// those they hold through their groups.
+func (q *Queries) AttributesOfUsers(ctx context.Context, ids ...int64) (own, viaGroups map[int64]Attributes, err error) {
+	own, viaGroups = make(map[int64]Attributes, len(ids)), make(map[int64]Attributes, len(ids))
+	if len(ids) == 0 {
+		return own, viaGroups, nil
+	}
+	var a Args
+	rows, err := q.Query(ctx, `SELECT 'user', model_id, name, value FROM attributes
+		WHERE model_type = 'user' AND model_id IN `+List(&a, ids)+`
+		UNION ALL SELECT 'group', m.user_id, x.name, x.value FROM attributes x
+		JOIN group_members m ON x.model_type = 'group' AND x.model_id = m.group_id
+		WHERE m.user_id IN `+List(&a, ids)+` ORDER BY 2, 3, 4`, a...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, name, value string
+		var id int64
+		if err := rows.Scan(&kind, &id, &name, &value); err != nil {
+			return nil, nil, err
+		}
+		dst := own
+		if kind == "group" {
+			dst = viaGroups
+		}
+		if dst[id] == nil {
+			dst[id] = Attributes{}
+		}
+		dst[id][name] = append(dst[id][name], value)
+	}
+	return own, viaGroups, rows.Err()
+}

@@ -37,11 +37,16 @@ const userColumns = `id, iamid, userid, password_hash, disabled, system_generate
 	location, organization, position, sql_user, external_user_ids, preferences, scim, current_project_id,
 	last_login, created_at, updated_at`
 
+// dest lists where each of userColumns is scanned.
+func (u *User) dest() []any {
+	return []any{&u.ID, &u.IAMID, &u.UserID, &u.PasswordHash, &u.Disabled, &u.SystemGenerated, &u.Name,
+		&u.Email, &u.Phone, &u.About, &u.Location, &u.Organization, &u.Position, &u.SQLUser,
+		&u.ExternalUserIDs, &u.Preferences, &u.SCIM, &u.CurrentProjectID, &u.LastLogin, &u.CreatedAt, &u.UpdatedAt}
+}
+
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
-	err := row.Scan(append([]any{&u.ID, &u.IAMID, &u.UserID, &u.PasswordHash, &u.Disabled, &u.SystemGenerated, &u.Name,
-		&u.Email, &u.Phone, &u.About, &u.Location, &u.Organization, &u.Position, &u.SQLUser,
-		&u.ExternalUserIDs, &u.Preferences, &u.SCIM, &u.CurrentProjectID, &u.LastLogin, &u.CreatedAt, &u.UpdatedAt}, extra...)...)
+	err := row.Scan(append(u.dest(), extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -223,4 +228,63 @@ func affectedOne(res sql.Result, err error) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// withPermissions reads rows holding before's columns, then the user's
+// columns, then one nullable permission, as the LEFT JOIN queries below
+// return them: one row per permission, or one row with NULL.
+func withPermissions(rows *sql.Rows, before ...any) (*User, []string, error) {
+	defer rows.Close()
+	var u *User
+	perms := []string{}
+	for rows.Next() {
+		var row User
+		var perm *string
+		if err := rows.Scan(append(append(before, row.dest()...), &perm)...); err != nil {
+			return nil, nil, err
+		}
+		if u == nil {
+			u = &row
+		}
+		if perm != nil {
+			perms = append(perms, *perm)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if u == nil {
+		return nil, nil, ErrNotFound
+	}
+	return u, perms, nil
+}
+
+// UserWithPermissions returns a user and their permissions in one query:
+// authentication runs it on every request.
+func (q *Queries) UserWithPermissions(ctx context.Context, id int64) (*User, []string, error) {
+	rows, err := q.Query(ctx, `SELECT `+prefixed("u.", userColumns)+`, p.permission FROM users u
+		LEFT JOIN user_permissions p ON p.user_id = u.id WHERE u.id = $1 ORDER BY p.permission`, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return withPermissions(rows)
+}
+
+// APIKeyUser returns the API key with the given hash, its user and the
+// user's permissions in one query: authentication runs it on every request
+// made with an API key.
+func (q *Queries) APIKeyUser(ctx context.Context, hash string) (*APIKey, *User, []string, error) {
+	rows, err := q.Query(ctx, `SELECT k.id, k.project_id, `+prefixed("u.", userColumns)+`, p.permission
+		FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN user_permissions p ON p.user_id = u.id
+		WHERE k.key_hash = $1 ORDER BY p.permission`, hash)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k := &APIKey{KeyHash: hash}
+	u, perms, err := withPermissions(rows, &k.ID, &k.ProjectID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k.UserID = u.ID
+	return k, u, perms, nil
 }
