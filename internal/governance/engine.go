@@ -77,7 +77,9 @@ func (s *Service) sync(ctx context.Context, expire bool) error {
 			return err
 		}
 		for _, id := range expiring {
-			b.touched[id] = true
+			// An owner's row running out can change which policies
+			// apply (owner restrictions), so the data source is reloaded.
+			b.sources[id], b.touched[id] = true, true
 		}
 	}
 	if err := s.execute(ctx, b); err != nil {

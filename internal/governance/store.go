@@ -335,13 +335,15 @@ func loadSourceTags(ctx context.Context, q *store.Queries, ids []int64, out map[
 }
 
 // loadOwners reads the owners of the data sources (users by identity, groups
-// by name).
+// by name) whose owner rows have not expired.
 func loadOwners(ctx context.Context, q *store.Queries, ids []int64, out map[int64]*loadedSource) error {
 	var a store.Args
+	now := a.Add(store.Now())
 	rows, err := q.Query(ctx, `SELECT a.data_source_id, a.model_type, u.iamid, u.userid, g.name FROM data_source_access a
 		LEFT JOIN users u ON a.model_type = 'user' AND u.id = a.model_id
 		LEFT JOIN groups g ON a.model_type = 'group' AND g.id = a.model_id
-		WHERE a.state = 'owner'`+inIDs(&a, "a.data_source_id", ids)+` ORDER BY a.data_source_id, a.id`, a...)
+		WHERE a.state = 'owner' AND (a.expiration IS NULL OR a.expiration > `+now+`)`+
+		inIDs(&a, "a.data_source_id", ids)+` ORDER BY a.data_source_id, a.id`, a...)
 	if err != nil {
 		return err
 	}
