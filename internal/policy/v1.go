@@ -394,8 +394,12 @@ func (r *reader) policyV1(tree any) *Policy {
 // a single object, as in some documented examples).
 func (r *reader) conditionV1(o obj) *Condition {
 	c := &Condition{Operator: OpAny}
-	if lowerEnum(r.str(o, "operator")) == "and" {
+	switch lowerEnum(r.str(o, "operator")) {
+	case "and", "all":
 		c.Operator = OpAll
+	case "or", "any", "":
+	default:
+		r.errs.Add(o.at("operator"), errs.CodeEnum, "%s must be and or or, not %q", o.at("operator"), r.str(o, "operator"))
 	}
 	for i, v := range r.list(o, "conditions", true) {
 		p := index(o.at("conditions"), i)

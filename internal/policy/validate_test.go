@@ -63,3 +63,32 @@ func fieldList(fs []errs.FieldError) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// V1 conditions combine with "and" or "or"; another operator is refused
+// rather than read as "or", which would except users who meet only one
+// condition.
+func TestV1ConditionOperators(t *testing.T) {
+	doc := func(op string) []byte {
+		return []byte(`{"name": "Mask", "type": "data", "actions": [{"rules": [{"type": "masking",
+			"config": {"fields": [{"type": "columnTags", "columnTag": "PII"}], "maskingConfig": {"type": "Consistent Value"}},
+			"exceptions": {"operator": "` + op + `", "conditions": [
+				{"type": "groups", "group": {"name": "HR"}}, {"type": "groups", "group": {"name": "Payroll"}}]}}]}]}`)
+	}
+	for op, want := range map[string]Operator{"and": OpAll, "AND": OpAll, "or": OpAny, "": OpAny, "all": OpAll, "any": OpAny} {
+		p, err := DecodeV1(doc(op))
+		if err != nil {
+			t.Fatalf("operator %q: %v", op, err)
+		}
+		if got := p.Data[0].Rules[0].Exceptions.Operator; got != want {
+			t.Errorf("operator %q read as %q, want %q", op, got, want)
+		}
+	}
+	_, err := DecodeV1(doc("nand"))
+	if err == nil {
+		t.Fatal("operator nand accepted")
+	}
+	e := errs.As(err)
+	if e.Status() != 422 || len(e.Fields) != 1 || e.Fields[0].Field != "actions[0].rules[0].exceptions.operator" {
+		t.Fatalf("operator nand: %v %s", e.Status(), fieldList(e.Fields))
+	}
+}

@@ -185,8 +185,13 @@ func ParseV1Policy(subscriptionType string, raw json.RawMessage) (*SubscriptionP
 		Description: in.Description, Approvals: in.Approvals}
 	if in.Exceptions != nil {
 		c := &Condition{Operator: string(policy.OpAny)}
-		if strings.EqualFold(in.Exceptions.Operator, "and") {
+		switch strings.ToLower(strings.TrimSpace(in.Exceptions.Operator)) {
+		case "and", "all":
 			c.Operator = string(policy.OpAll)
+		case "or", "any", "":
+		default:
+			return nil, errs.Field("subscriptionPolicy.exceptions.operator", errs.CodeEnum,
+				"subscriptionPolicy.exceptions.operator must be and or or, not %q", in.Exceptions.Operator)
 		}
 		for i, rc := range in.Exceptions.Conditions {
 			var vc v1Condition

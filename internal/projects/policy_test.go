@@ -62,6 +62,13 @@ func TestSubscriptionPolicies(t *testing.T) {
 	if _, err := ParseV1Policy("sometimes", nil); !errs.Is(err, errs.Invalid) {
 		t.Errorf("unknown V1 type: %v", err)
 	}
+	// V1 exceptions combine with and or or; any other operator is refused
+	// rather than read as or, which would admit users meeting one condition.
+	_, err := ParseV1Policy("policy", json.RawMessage(`{"exceptions":{"operator":"nand","conditions":[
+		{"type":"groups","group":{"name":"Engineers"}},{"type":"groups","group":{"name":"Founders"}}]}}`))
+	if e := errs.As(err); !errs.Is(err, errs.Invalid) || len(e.Fields) != 1 || e.Fields[0].Field != "subscriptionPolicy.exceptions.operator" {
+		t.Errorf("operator nand: %v", err)
+	}
 }
 
 // normalizedPolicy drops what the V1 object does not carry.
