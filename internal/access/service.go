@@ -132,6 +132,16 @@ func (s *Service) Grant(ctx context.Context, p *auth.Principal, dataSourceID int
 			if in.ProfileID != nil && *in.ProfileID == p.UserID {
 				return errs.Forbiddenf("you cannot grant yourself access; ask another owner or a governor")
 			}
+			if in.GroupID != nil {
+				var n int
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2`,
+					*in.GroupID, p.UserID).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					return errs.Forbiddenf("you belong to group %d, so granting it would grant you; ask another owner or a governor", *in.GroupID)
+				}
+			}
 		}
 		e := &Entry{Access: store.Access{DataSourceID: dataSourceID, State: in.State, AccessGrant: grant,
 			Expiration: in.Expiration, ApprovedBy: &p.UserID, CreatedAt: now, UpdatedAt: now}, Override: true,

@@ -1,6 +1,7 @@
 package governance_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,4 +61,27 @@ func TestExpiredOwnersNoLongerRestrictPolicies(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+}
+
+// An owner who is not a governor cannot grant themself access, neither
+// directly nor through a group they belong to.
+func TestOwnersCannotGrantThemselvesThroughAGroup(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	f := fixtureOf(t, env)
+	ownerID, ownerKey := env.NewUser(t, "owner@example.com")
+	f.users["owner@example.com"] = ownerID
+	f.join("crew", "owner@example.com")
+	f.join("others", "someone")
+	ds := f.dataSource(dsSpec{Name: "sales", OwnerUsers: []string{"owner@example.com"}, Columns: []policy.Column{{Name: "amount"}}})
+	path := fmt.Sprintf("/dataSource/%d/access", ds)
+	env.Must(t, 403, ownerKey, "POST", path, map[string]any{"groupId": f.groups["crew"], "state": "subscribed", "accessGrant": "WRITE"})
+	if g := grantsOf(t, f, ds); g[ownerID] != "READ" {
+		t.Fatalf("the owner's grant: %v", g)
+	}
+	// Other groups, and governors, are fine.
+	env.Must(t, 200, ownerKey, "POST", path, map[string]any{"groupId": f.groups["others"], "state": "subscribed", "accessGrant": "WRITE"})
+	f.call(200, "POST", path, map[string]any{"groupId": f.groups["crew"], "state": "subscribed", "accessGrant": "WRITE"}, nil)
+	if g := grantsOf(t, f, ds); g[ownerID] != "WRITE" || g[f.users["someone"]] != "WRITE" {
+		t.Fatalf("grants: %v", g)
+	}
 }
