@@ -133,12 +133,9 @@ func (s *Service) Grant(ctx context.Context, p *auth.Principal, dataSourceID int
 				return errs.Forbiddenf("you cannot grant yourself access; ask another owner or a governor")
 			}
 			if in.GroupID != nil {
-				var n int
-				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2`,
-					*in.GroupID, p.UserID).Scan(&n); err != nil {
+				if mine, err := inGroup(ctx, &tx.Queries, *in.GroupID, p.UserID); err != nil {
 					return err
-				}
-				if n > 0 {
+				} else if mine {
 					return errs.Forbiddenf("you belong to group %d, so granting it would grant you; ask another owner or a governor", *in.GroupID)
 				}
 			}
@@ -434,6 +431,13 @@ func sortMembers(ms []Member, field string, desc bool) {
 		}
 		return (a < b) != desc
 	})
+}
+
+// inGroup reports whether a user belongs to a group.
+func inGroup(ctx context.Context, q *store.Queries, groupID, userID int64) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, userID).Scan(&n)
+	return n > 0, err
 }
 
 // IsOwner reports whether the user owns the data source.

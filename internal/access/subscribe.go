@@ -304,6 +304,14 @@ func (s *Service) UpdateState(ctx context.Context, p *auth.Principal, dataSource
 			if !owner {
 				return errs.Forbiddenf("only the owners of data source %q and governors may change who has access to it", ds.Name)
 			}
+			if e.ModelType == ModelGroup {
+				if mine, err := inGroup(ctx, q, e.ModelID, p.UserID); err != nil {
+					return err
+				} else if mine {
+					return errs.Forbiddenf("you belong to the group of subscription %d and cannot change its status; ask another owner of %q or a governor",
+						e.ID, ds.Name)
+				}
+			}
 		}
 		out.OriginalState = e.State
 		now := store.Now()

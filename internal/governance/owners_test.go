@@ -1,6 +1,7 @@
 package governance_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -83,5 +84,26 @@ func TestOwnersCannotGrantThemselvesThroughAGroup(t *testing.T) {
 	f.call(200, "POST", path, map[string]any{"groupId": f.groups["crew"], "state": "subscribed", "accessGrant": "WRITE"}, nil)
 	if g := grantsOf(t, f, ds); g[ownerID] != "WRITE" || g[f.users["someone"]] != "WRITE" {
 		t.Fatalf("grants: %v", g)
+	}
+}
+
+// Nor can such an owner change the state of a group row they belong to.
+func TestOwnersCannotUpdateTheirGroupsRow(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	f := fixtureOf(t, env)
+	ownerID, ownerKey := env.NewUser(t, "owner@example.com")
+	f.users["owner@example.com"] = ownerID
+	f.join("crew", "owner@example.com")
+	ds := f.dataSource(dsSpec{Name: "sales", OwnerUsers: []string{"owner@example.com"}, Columns: []policy.Column{{Name: "amount"}}})
+	row := f.call(200, "POST", fmt.Sprintf("/dataSource/%d/access", ds), map[string]any{"groupId": f.groups["crew"], "state": "subscribed", "accessGrant": "WRITE"}, nil)
+	var sub struct {
+		ID int64 `json:"id"`
+	}
+	f.must(json.Unmarshal(row, &sub))
+	path := fmt.Sprintf("/dataSource/%d/access/%d", ds, sub.ID)
+	f.call(200, "PUT", path, map[string]any{"state": "denied"}, nil)
+	env.Must(t, 403, ownerKey, "PUT", path, map[string]any{"state": "subscribed"})
+	if g := grantsOf(t, f, ds); g[ownerID] != "READ" {
+		t.Fatalf("the owner's grant: %v", g)
 	}
 }
