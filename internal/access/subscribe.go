@@ -518,6 +518,11 @@ type dataSourceRequests struct{ s *Service }
 func (dataSourceRequests) Type() string { return requests.ModelDataSource }
 
 func (r dataSourceRequests) Request(ctx context.Context, q *store.Queries, id int64) (*requests.Request, error) {
+	// A no-op update takes the row's lock (and waits for a decision in
+	// flight), so that what is read next is the latest committed state.
+	if _, err := q.Exec(ctx, `UPDATE data_source_access SET updated_at = updated_at WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
 	e, err := Get(ctx, q, id)
 	if err != nil {
 		return nil, err

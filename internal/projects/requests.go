@@ -18,6 +18,11 @@ type projectRequests struct{ s *Service }
 func (projectRequests) Type() string { return requests.ModelProject }
 
 func (r projectRequests) Request(ctx context.Context, q *store.Queries, id int64) (*requests.Request, error) {
+	// A no-op update takes the row's lock (and waits for a decision in
+	// flight), so that what is read next is the latest committed state.
+	if _, err := q.Exec(ctx, `UPDATE project_members SET updated_at = updated_at WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
 	m, err := getMember(ctx, q, id)
 	if err != nil {
 		return nil, err

@@ -78,7 +78,8 @@ type Model interface {
 	// Type is ModelDataSource or ModelProject.
 	Type() string
 	// Request loads a subscription row by id as a request; store.ErrNotFound
-	// when there is none.
+	// when there is none. q is a transaction's: the row stays locked until
+	// it ends, so that decisions on one request take turns.
 	Request(ctx context.Context, q *store.Queries, id int64) (*Request, error)
 	// Pending lists every pending request.
 	Pending(ctx context.Context, q *store.Queries) ([]*Request, error)
