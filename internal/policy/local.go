@@ -134,6 +134,9 @@ func DecodeHandlerV1(data []byte) (*LocalPolicy, error) {
 			rules = []Rule{{Type: RulePurposeRestriction, Purpose: &PurposeRule{Operator: cond.Operator, Purposes: cond.Purposes}}}
 		case "visibility":
 			m := &RowMatchRule{Operator: cond.Operator}
+			if lowerEnum(r.str(ro, "operator")) == "" {
+				m.Operator = OpAll // as for global policies: every match must hold
+			}
 			for j, c := range r.list(ro, "conditions", true) {
 				co, ok := r.object(c, index(ro.at("conditions"), j))
 				if !ok {

@@ -145,6 +145,20 @@ func TestDecodeLocalErrors(t *testing.T) {
 	}
 }
 
+// A row visibility rule without an operator needs every match, in the
+// rule-object form as in the V1 policy objects.
+func TestLocalVisibilityDefaultsToAll(t *testing.T) {
+	lp, err := DecodeHandlerV1([]byte(`{"jsonRules": [{"type": "visibility", "conditions": [
+		{"type": "groups", "field": "city", "group": {"iam": "bim"}},
+		{"type": "authorizations", "field": "dept", "authorization": {"auth": "Department", "iam": "bim"}}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := lp.Data[0].Rules[0].RowMatch.Operator; op != OpAll {
+		t.Errorf("operator %q, want all", op)
+	}
+}
+
 func TestAdvancedRepairOnlyWhenNeeded(t *testing.T) {
 	c, err := ParseAdvanced("@isInGroups('O''Brien')")
 	if err != nil || c.String() != `inGroup("O'Brien")` {
