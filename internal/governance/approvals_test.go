@@ -3,6 +3,8 @@ package governance_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/custosdata/custos/internal/governance"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +87,41 @@ func TestConcurrentApprovalsAreNotLost(t *testing.T) {
 	f.must(json.Unmarshal(e.Approvals, &slots))
 	if e.State != store.AccessSubscribed || slots[0].State != requests.Approved || slots[1].State != requests.Approved {
 		t.Fatalf("after both approvals: state %s, approvals %s", e.State, e.Approvals)
+	}
+}
+
+// A data source's stored policy keeps governing it whatever the rules for
+// saving new ones: an approval naming a permission that saving now refuses
+// (it was accepted before) must not make its masks disappear.
+func TestStoredLocalPoliciesLoadWhateverTheirApprovals(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	f := fixtureOf(t, env)
+	reader := f.user("reader")
+	ds := f.dataSource(dsSpec{Name: "accounts", Columns: []policy.Column{{Name: "email"}}})
+	f.call(200, "POST", fmt.Sprintf("/policy/handler/%d", ds), map[string]any{"jsonPolicies": []any{
+		map[string]any{"type": "masking", "rules": []any{map[string]any{"type": "masking",
+			"config": map[string]any{"fields": []any{"email"}, "maskingConfig": map[string]any{"type": "Consistent Value"}}}}},
+		map[string]any{"type": "subscription", "subscriptionType": "approval", "approvals": []any{
+			map[string]any{"requiredPermission": "OWNER", "specificApproverRequired": false}}},
+	}}, nil)
+	f.sync()
+	if m := masked(f.decision(ds, reader)); m != "email=Hash" {
+		t.Fatalf("masked %q", m)
+	}
+	f.must(f.app.DB.InTx(f.ctx, func(tx *store.Tx) error {
+		var id int64
+		var doc string
+		if err := tx.QueryRow(f.ctx, `SELECT id, json_policies FROM policy_handlers WHERE data_source_id = $1`, ds).Scan(&id, &doc); err != nil {
+			return err
+		}
+		doc = strings.ReplaceAll(doc, `"OWNER"`, `"DATA_STEWARD"`)
+		if _, err := tx.Exec(f.ctx, `UPDATE policy_handlers SET json_policies = $2 WHERE id = $1`, id, doc); err != nil {
+			return err
+		}
+		return tx.AppendChange(f.ctx, governance.KindLocalPolicySaved, "datasource", fmt.Sprint(ds))
+	}))
+	f.sync()
+	if m := masked(f.decision(ds, reader)); m != "email=Hash" {
+		t.Fatalf("after reloading the stored policy: masked %q", m)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/policy/expr"
+	"github.com/custosdata/custos/internal/requests"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -28,11 +31,12 @@ const (
 	refPurpose
 	refTag
 	refUser
-	refColumn // local policies: a column of the data source
+	refColumn     // local policies: a column of the data source
+	refPermission // OWNER or a permission an approval requires
 )
 
 func (k refKind) String() string {
-	return [...]string{"group", "purpose", "tag", "user", "column"}[k]
+	return [...]string{"group", "purpose", "tag", "user", "column", "permission"}[k]
 }
 
 // dialect says which payload shape field paths follow.
@@ -135,6 +139,9 @@ func (c *refCollector) subscription(path string, sub *policy.SubscriptionAction)
 	if sub.Advanced != "" {
 		c.advanced(path+".advanced", sub.Advanced)
 	}
+	for i, a := range sub.Approvals {
+		c.add(fmt.Sprintf("%s.approvals[%d].requiredPermission", path, i), refPermission, a.RequiredPermission)
+	}
 }
 
 // actions collects the references of data actions; pathOf names action i.
@@ -231,7 +238,7 @@ func localRefs(lp *policy.LocalPolicy, pathOf func(int) string, subPath string) 
 func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns map[string]bool) error {
 	byKind := map[refKind]map[string]bool{}
 	for _, r := range refs {
-		if r.kind == refUser || r.kind == refColumn {
+		if r.kind == refUser || r.kind == refColumn || r.kind == refPermission {
 			continue
 		}
 		if byKind[r.kind] == nil {
@@ -281,6 +288,13 @@ func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns 
 		case refColumn:
 			if !columns[r.name] {
 				l.Add(r.field, errs.CodeNotFound, "%s: the data source has no column %q", r.field, r.name)
+			}
+		case refPermission:
+			// Checked when a policy is saved, not in the engine's validation,
+			// so that policies stored before still load.
+			if r.name != requests.Owner && !auth.ValidPermission(r.name) {
+				l.Add(r.field, errs.CodeEnum, "%s must be OWNER or a permission (%s), not %q", r.field,
+					strings.Join(auth.AllPermissions, ", "), r.name)
 			}
 		default:
 			if !found[r.kind][r.name] {

@@ -132,6 +132,12 @@ type: subscription
 ownerRestrictions: {users: [{iamid: bim, username: owner@example.com}, {iamid: bim, username: ghost@example.com}], groups: [Nobody]}
 actions: {type: entitlements, advanced: "@isInGroups('Employee') AND @hasPurpose('Unknown Purpose')"}
 `, []string{"actions.advanced", "ownerRestrictions.groups[0]", "ownerRestrictions.users[1]"}},
+			{"an approval needs OWNER or a permission", `
+name: n
+policyKey: k
+type: subscription
+actions: {type: approval, approvals: [{requiredPermission: OWNER}, {requiredPermission: GOVERNOR}]}
+`, []string{"actions.approvals[1].requiredPermission"}},
 		}
 		for _, r := range refs {
 			got := f.refused(422, "POST", "/api/v2/policy", r.payload)

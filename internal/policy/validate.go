@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/policy/expr"
 )
@@ -148,14 +147,7 @@ func validateSubscription(l *errs.List, path string, s *SubscriptionAction) {
 		validateCondition(l, path+".entitlements", s.Entitlements)
 	}
 	for i, a := range s.Approvals {
-		f := index(path+".approvals", i) + ".requiredPermission"
-		switch {
-		case a.RequiredPermission == "":
-			l.Add(f, errs.CodeRequired, "%s is required", f)
-		case a.RequiredPermission != "OWNER" && !auth.ValidPermission(a.RequiredPermission):
-			l.Add(f, errs.CodeEnum, "%s must be OWNER or a permission (%s), not %q", f,
-				strings.Join(auth.AllPermissions, ", "), a.RequiredPermission)
-		}
+		l.Require(index(path+".approvals", i)+".requiredPermission", a.RequiredPermission)
 	}
 }
 
