@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/custosdata/custos/internal/errs"
@@ -553,7 +554,8 @@ func ownedBy(c *compiled, s *source) bool {
 	}
 	for _, u := range s.ownerUsers {
 		for _, r := range c.ownerUsers {
-			if (r.Username == "" || r.Username == u.Username) && (r.IAMID == "" || r.IAMID == u.IAMID) {
+			// User ids are case-insensitive, as the store matches them.
+			if (r.Username == "" || strings.EqualFold(r.Username, u.Username)) && (r.IAMID == "" || r.IAMID == u.IAMID) {
 				return true
 			}
 		}

@@ -261,3 +261,24 @@ func TestParallelReplan(t *testing.T) {
 		}
 	}
 }
+
+// Built-in user ids are case-insensitive: an owner restriction written with
+// other capitals than the stored user id still names that owner.
+func TestOwnerRestrictionsIgnoreTheCaseOfUserIDs(t *testing.T) {
+	ix := NewIndex()
+	ds := DataSource{ID: 1, Name: "t", CreatedAt: time.Now(), Columns: []Column{{Name: "ssn"}},
+		OwnerUsers: []UserRef{{IAMID: "bim", Username: "olivia@example.com"}}}
+	if _, err := ix.UpsertDataSource(ds); err != nil {
+		t.Fatal(err)
+	}
+	mask := &Policy{PolicyKey: "k", Name: "Olivia's", Type: TypeData,
+		OwnerRestrictions: &OwnerRestrictions{Users: []UserRef{{IAMID: "bim", Username: "Olivia@Example.com"}}},
+		Data: []DataAction{{Rules: []Rule{{Type: RuleMasking, Masking: &MaskingRule{
+			Fields: []FieldSelector{{Type: FieldAllColumns}}, Masking: Masking{Type: MaskHash}}}}}}}
+	if _, err := ix.UpsertPolicy(10, mask); err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.AppliesTo(10); !reflect.DeepEqual(got, []int64{1}) {
+		t.Fatalf("AppliesTo = %v, want [1]", got)
+	}
+}
