@@ -317,16 +317,32 @@ func HasUnread(ctx context.Context, q *store.Queries, userID int64) (bool, error
 // MarkRead marks the reader's given activities read (every one when ids is
 // empty) and returns how many changed.
 func MarkRead(ctx context.Context, q *store.Queries, userID int64, ids []int64) (int64, error) {
-	var a store.Args
-	where := "user_id = " + a.Add(userID) + " AND is_read = FALSE"
-	if len(ids) > 0 {
-		where += " AND activity_id IN " + store.List(&a, ids)
+	now := store.Now()
+	mark := func(chunk []int64) (int64, error) {
+		var a store.Args
+		where := "user_id = " + a.Add(userID) + " AND is_read = FALSE"
+		if len(chunk) > 0 {
+			where += " AND activity_id IN " + store.List(&a, chunk)
+		}
+		res, err := q.Exec(ctx, `UPDATE activity_receipts SET is_read = TRUE, updated_at = `+a.Add(now)+` WHERE `+where, a...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
 	}
-	res, err := q.Exec(ctx, `UPDATE activity_receipts SET is_read = TRUE, updated_at = `+a.Add(store.Now())+` WHERE `+where, a...)
-	if err != nil {
-		return 0, err
+	if len(ids) == 0 {
+		return mark(nil)
 	}
-	return res.RowsAffected()
+	// In chunks: a statement takes a bounded number of parameters.
+	var total int64
+	for lo := 0; lo < len(ids); lo += 1000 {
+		n, err := mark(ids[lo:min(lo+1000, len(ids))])
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // UsersWith lists the enabled users holding any of the permissions (ADMIN
