@@ -111,3 +111,50 @@ func FuzzParseAdvanced(f *testing.F) {
 		_ = c.String()
 	})
 }
+
+// FuzzDecodeV1 feeds the V1 readers (global policy objects, jsonPolicies and
+// the rule-object form): they refuse with an error, never panic, and what
+// they accept is valid and loads into an index.
+func FuzzDecodeV1(f *testing.F) {
+	for _, s := range seedPolicies(f) {
+		if p, err := DecodeV2(s); err == nil {
+			b, _ := json.Marshal(p.ToV1())
+			f.Add(b)
+			f.Add([]byte(`{"jsonPolicies": [` + string(mustJSONF(f, p.ToV1().Actions[0])) + `]}`))
+		}
+	}
+	f.Add([]byte(`{"jsonRules": [{"type": "visibility", "operator": "and", "conditions": [{"type": "groups", "field": "ssn", "group": {"iam": "bim"}}]},
+		{"type": "masking", "fields": ["ssn"], "operator": "or", "conditions": [{"type": "groups", "group": {"name": "admins"}}]},
+		{"type": "additional", "name": "minimization", "conditions": {"type": "groups", "group": {"name": "admins"}}}],
+		"policyHandler": {"maskingConfiguration": [{"name": "ssn", "type": "Consistent Value", "metadata": {"constant": "x"}}],
+		"additionalFilters": {"minimization": {"percent": 10, "hashPhrase": "ssn"}, "time": 60}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if p, err := DecodeV1(data); err == nil {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("accepted an invalid policy: %v", err)
+			}
+			if _, err := NewIndex().UpsertPolicy(1, p); err != nil {
+				t.Fatalf("valid policy refused by the index: %v", err)
+			}
+		}
+		for _, decode := range []func([]byte) (*LocalPolicy, error){DecodeLocalV1, DecodeHandlerV1} {
+			lp, err := decode(data)
+			if err != nil {
+				continue
+			}
+			ds := fuzzSource
+			ds.Local = lp
+			if _, err := NewIndex().UpsertDataSource(ds); err != nil {
+				t.Fatalf("valid local policy refused by the index: %v", err)
+			}
+		}
+	})
+}
+
+func mustJSONF(f *testing.F, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
