@@ -511,11 +511,17 @@ func (s *Service) SetCurrent(ctx context.Context, p *auth.Principal, projectID *
 			return err
 		}
 		now := store.Now()
-		var row *Member
+		var row, own *Member
 		for _, m := range rows {
 			if m.active(now) && (row == nil || m.ModelType == modelUser) {
 				row = m
 			}
+			if m.ModelType == modelUser {
+				own = m
+			}
+		}
+		if row == nil && own != nil && own.State == stateDenied {
+			return errs.Forbiddenf("an owner of project %q denied your membership", pr.Name)
 		}
 		if row == nil {
 			ent := (*policy.Entitlements)(nil)
@@ -545,11 +551,16 @@ func (s *Service) SetCurrent(ctx context.Context, p *auth.Principal, projectID *
 				pr.Name, pr.ID, row.ID)
 		}
 		if row == nil {
+			// The policy admits the user: a row of their own (that expired,
+			// or a request still pending) becomes their membership.
 			m := &Member{ProjectID: pr.ID, ModelType: modelUser, ModelID: uid, State: stateSubscribed, CreatedAt: now, UpdatedAt: now}
+			if own != nil {
+				m.ID, m.CreatedAt = own.ID, own.CreatedAt
+			}
 			if err := putMember(ctx, q, m); err != nil {
 				return err
 			}
-			if err := s.announceMember(ctx, q, p, pr, m, nil); err != nil {
+			if err := s.announceMember(ctx, q, p, pr, m, own); err != nil {
 				return err
 			}
 		}
