@@ -174,3 +174,45 @@ func TestOtherTechnologiesAreStoredNotVerified(t *testing.T) {
 		}
 	})
 }
+
+// The connection of a technology handler is shared by every data source of
+// its database: changing its settings through one data source needs what
+// changing the connection needs, not only owning that data source.
+func TestHandlerConnectionSettingsNeedTheWholeConnection(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		meta := func(table string) map[string]any {
+			return map[string]any{"metadata": map[string]any{"port": 5439, "hostname": "redshift.example.io", "database": "test",
+				"username": "user", "password": "pw", "schema": "army", "table": table, "columns": []any{
+					map[string]any{"name": "id", "dataType": "integer"}}}}
+		}
+		var multi struct {
+			DataSources []struct {
+				ID int64 `json:"id"`
+			} `json:"dataSources"`
+		}
+		env.Admin(t, 200, "POST", "/redshift/handler", map[string]any{"handler": []any{meta("records"), meta("cities")}}).JSON(t, &multi)
+		if len(multi.DataSources) != 2 {
+			t.Fatalf("redshift: %+v", multi)
+		}
+		olga, key := env.NewUser(t, "olga")
+		first := multi.DataSources[0].ID
+		env.Admin(t, 200, "POST", fmt.Sprintf("/dataSource/%d/access", first), map[string]any{"profileId": olga, "state": "owner"})
+		secret := func() string {
+			var s string
+			if err := env.App.DB.QueryRow(t.Context(), `SELECT secret FROM connections WHERE technology = 'Redshift'`).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		before := secret()
+		env.Must(t, 403, key, "PUT", fmt.Sprintf("/redshift/handler/%d", first), map[string]any{"handler": map[string]any{
+			"metadata": map[string]any{"port": 5439, "hostname": "redshift.example.io", "database": "test", "schema": "army",
+				"username": "olga", "password": "hers"}}})
+		if secret() != before {
+			t.Fatal("the owner of one data source changed the credentials of the whole connection")
+		}
+		// Her own data source's metadata is hers to change.
+		env.Must(t, 200, key, "PUT", fmt.Sprintf("/redshift/handler/%d", first), map[string]any{"handler": map[string]any{
+			"metadata": map[string]any{"dataSourceName": "Olga Records"}}})
+	})
+}

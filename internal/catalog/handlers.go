@@ -572,6 +572,9 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 			if err != nil {
 				return err
 			}
+			if err := mayChangeConnection(ctx, q, p, conn); err != nil {
+				return err
+			}
 			stored, err := s.connectionOf(conn)
 			if err != nil {
 				return err
@@ -866,6 +869,9 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 		if m.SASToken != "unchanged" && d.ConnectionID != nil {
 			c, err := q.GetConnection(ctx, *d.ConnectionID)
 			if err != nil {
+				return err
+			}
+			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
 			sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))
