@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -334,16 +335,43 @@ func (s *Service) runMonitoring(ctx context.Context, job *store.Job, progress jo
 	return s.reconcile(ctx, pl.ConnectionID, modeMonitor, nil, &pl, progress)
 }
 
+// errStale says that a connection's document or excluded tables changed
+// between reading the remote database and writing the catalog.
+var errStale = errors.New("the connection changed while it was read")
+
 // reconcile brings the data sources of a connection in line with its
 // document and the remote database. It is idempotent, so an interrupted job
-// is simply run again.
+// is simply run again. The remote database is read outside the transaction;
+// when the document or the excluded tables change meanwhile (another post, a
+// data source deleted by hand), what was read is stale and it starts again.
 func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester *int64, scope *monitorPayload,
 	progress jobs.Progress) (*registrationOutput, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.reconcileOnce(ctx, connID, m, requester, scope, progress)
+		if errors.Is(err, store.ErrNotFound) {
+			if _, gone := s.db.GetConnection(ctx, connID); errors.Is(gone, store.ErrNotFound) {
+				return &registrationOutput{Outcome: Outcome{Creating: []string{}, Updating: []string{}, Deleting: []string{},
+					NoChange: []string{}}}, nil // deleted since the job was asked for
+			}
+		}
+		if !errors.Is(err, errStale) || attempt == 3 {
+			return out, err
+		}
+	}
+}
+
+// sameDocument reports whether two reads of a connection row hold the same
+// document and excluded tables, which decide a reconciliation's targets.
+func sameDocument(a, b *store.Connection) bool {
+	return bytes.Equal(a.Config, b.Config) && deref(a.Secret) == deref(b.Secret) && bytes.Equal(a.NameTemplate, b.NameTemplate) &&
+		bytes.Equal(a.Options, b.Options) && bytes.Equal(a.Owners, b.Owners) && bytes.Equal(a.Sources, b.Sources) &&
+		bytes.Equal(a.Excluded, b.Excluded)
+}
+
+func (s *Service) reconcileOnce(ctx context.Context, connID int64, m mode, requester *int64, scope *monitorPayload,
+	progress jobs.Progress) (*registrationOutput, error) {
 	conn, err := s.db.GetConnection(ctx, connID)
-	if errors.Is(err, store.ErrNotFound) {
-		return &registrationOutput{Outcome: Outcome{Creating: []string{}, Updating: []string{}, Deleting: []string{},
-			NoChange: []string{}}}, nil // deleted since the job was asked for
-	} else if err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if requester == nil {
@@ -404,6 +432,9 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 		fresh, err := q.GetConnection(ctx, conn.ID)
 		if err != nil {
 			return err
+		}
+		if !sameDocument(conn, fresh) {
+			return errStale
 		}
 		current, err := loadCurrent(ctx, q, conn.ID)
 		if err != nil {
