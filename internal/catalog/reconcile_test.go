@@ -168,3 +168,51 @@ func TestReconcileOfADeletedConnection(t *testing.T) {
 		t.Fatalf("data sources of a deleted connection: %v", got)
 	}
 }
+
+// A post stores its document over the connection row as it is when the
+// post is written, not as it was when the post began: a table deleted by
+// hand meanwhile stays excluded.
+func TestSaveKeepsATableDeletedWhilePosting(t *testing.T) {
+	ctx := context.Background()
+	src := &fakeSource{tables: []connector.Table{table("a"), table("b")}}
+	s := newTestService(t, src)
+	admin := &auth.Principal{UserID: 1, Permissions: []string{auth.Admin}}
+	connID := registered(t, s, admin)
+	if _, err := s.reconcile(ctx, connID, modeRegister, &admin.UserID, nil, noProgress); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.db.GetDataSourceByName(ctx, "S B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := false
+	src.reading = func() {
+		if deleted {
+			return
+		}
+		deleted = true
+		for range 2 {
+			if _, err := s.Delete(ctx, admin, b.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	doc := Document{ConnectionKey: "k", Connection: connector.Connection{Handler: connector.PostgreSQL, Hostname: "db",
+		Database: "d", Username: "u"}, Options: &Options{DisableSensitiveDataDiscovery: true}}
+	if _, err := s.SaveV2(ctx, admin, doc, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.db.GetConnection(ctx, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !excludedKeys(conn.Excluded)[tableKey("s", "b")] {
+		t.Fatalf("the post forgot the table deleted meanwhile: excluded %s", conn.Excluded)
+	}
+	if _, err := s.reconcile(ctx, connID, modeRegister, &admin.UserID, nil, noProgress); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, s, connID); !slices.Equal(got, []string{"S A"}) {
+		t.Fatalf("after the post: %v", got)
+	}
+}

@@ -235,8 +235,16 @@ func (s *Service) storeDocument(ctx context.Context, tx *store.Tx, p *auth.Princ
 	now := store.Now()
 	c := &store.Connection{ConnectionKey: doc.ConnectionKey, CreatedBy: &p.UserID, CreatedAt: now, Origin: store.ConnectionV2}
 	if existing != nil {
-		cp := *existing
-		c = &cp
+		// The row as it is now: what changed since the request read it
+		// (tables deleted by hand, a rename) must not be written back.
+		fresh, err := tx.GetConnection(ctx, existing.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if fresh == nil || fresh.ConnectionKey != doc.ConnectionKey {
+			return nil, errs.Conflictf("connection key %q was renamed or deleted while this post was checked; post again", doc.ConnectionKey)
+		}
+		c = fresh
 	}
 	if err := s.fillConnection(c, doc, verified, now); err != nil {
 		return nil, err
