@@ -162,6 +162,16 @@ func (s *Service) Visible(ctx context.Context, q *store.Queries, p *auth.Princip
 	return d, nil
 }
 
+// visibleForUpdate is Visible for a change: it locks the data source's row
+// first, so that the row it reads is the one the change writes over, not
+// one another transaction is replacing.
+func (s *Service) visibleForUpdate(ctx context.Context, q *store.Queries, p *auth.Principal, id int64) (*store.DataSource, error) {
+	if err := q.LockDataSources(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Visible(ctx, q, p, id)
+}
+
 // isOwner reports whether p owns the data source, directly or through a group.
 func isOwner(ctx context.Context, q *store.Queries, p *auth.Principal, dataSourceID int64) (bool, error) {
 	if p == nil || p.UserID == 0 {

@@ -240,7 +240,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Up
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
 		var err error
-		if d, err = s.Visible(ctx, q, p, id); err != nil {
+		if d, err = s.visibleForUpdate(ctx, q, p, id); err != nil {
 			return err
 		}
 		if err := MayChange(ctx, q, p, d); err != nil {
@@ -318,7 +318,7 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id int64) (*V1D
 }
 
 func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Principal, id int64, now time.Time) (*V1DeleteResult, error) {
-	d, err := s.Visible(ctx, q, p, id)
+	d, err := s.visibleForUpdate(ctx, q, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +328,12 @@ func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Princ
 	hard := d.Status == store.DataSourceDisabled
 	var conn *store.Connection
 	if d.ConnectionID != nil {
+		if hard {
+			// exclude rewrites the connection row: lock it before reading it.
+			if err := q.LockConnection(ctx, *d.ConnectionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
 		if conn, err = q.GetConnection(ctx, *d.ConnectionID); errors.Is(err, store.ErrNotFound) {
 			conn = nil
 		} else if err != nil {
@@ -406,7 +412,7 @@ func (s *Service) Bulk(ctx context.Context, p *auth.Principal, typ string, ids [
 			}
 		}
 		for i, id := range ids {
-			d, err := s.Visible(ctx, q, p, id)
+			d, err := s.visibleForUpdate(ctx, q, p, id)
 			if errs.Is(err, errs.NotFound) {
 				return errs.Field(fmt.Sprintf("ids[%d]", i), errs.CodeNotFound, "data source %d does not exist", id)
 			} else if err != nil {

@@ -114,7 +114,7 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 	var out *Dictionary
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 func (s *Service) DeleteDictionary(ctx context.Context, p *auth.Principal, id int64) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
 		if err != nil {
 			return err
 		}

@@ -340,6 +340,16 @@ func (s *Service) registerV1(ctx context.Context, p *auth.Principal, reg v1Regis
 		case err != nil:
 			return err
 		default:
+			// Lock and read again: the row and its data sources are rewritten below.
+			if err := q.LockConnection(ctx, c.ID); err != nil {
+				return err
+			}
+			if err := q.LockDataSourcesOfConnection(ctx, c.ID); err != nil {
+				return err
+			}
+			if c, err = q.GetConnection(ctx, c.ID); err != nil {
+				return err
+			}
 			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
@@ -559,7 +569,10 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 	var view *HandlerView
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
 		if err != nil || d.Technology != tech.Handler {
 			return errs.NotFoundf("%s handler %d does not exist", tech.Path, id)
 		}
@@ -854,7 +867,10 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 	var view *HandlerView
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
 		if err != nil || d.Technology != TechAzureBlob {
 			return errs.NotFoundf("azureblob handler %d does not exist", id)
 		}

@@ -55,8 +55,15 @@ func table(name string) connector.Table {
 // connections all reach src.
 func newTestService(t *testing.T, src connector.Source) *Service {
 	t.Helper()
+	return newTestServiceOn(t, t.TempDir(), src)
+}
+
+// newTestServiceOn is newTestService on the store at location (a directory
+// for SQLite, a PostgreSQL URL).
+func newTestServiceOn(t *testing.T, location string, src connector.Source) *Service {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir())
+	db, err := store.Open(ctx, location)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -437,6 +437,9 @@ func (s *Service) reconcileOnce(ctx context.Context, connID int64, m mode, reque
 		if err := q.LockConnection(ctx, conn.ID); err != nil {
 			return err
 		}
+		if err := q.LockDataSourcesOfConnection(ctx, conn.ID); err != nil {
+			return err
+		}
 		fresh, err := q.GetConnection(ctx, conn.ID)
 		if err != nil {
 			return err

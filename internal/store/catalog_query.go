@@ -441,6 +441,29 @@ func (q *Queries) LockConnection(ctx context.Context, id int64) error {
 	return affectedOne(res, err)
 }
 
+// LockDataSources takes the row locks of data sources (on PostgreSQL) for
+// the rest of the transaction, in id order, so that a change read from them
+// after the lock is not lost to a concurrent writer. SQLite transactions
+// hold the database's write lock from their start and need none.
+func (q *Queries) LockDataSources(ctx context.Context, ids ...int64) error {
+	if q.backend != Postgres || len(ids) == 0 {
+		return nil
+	}
+	var a Args
+	_, err := Int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE id IN `+List(&a, ids)+` ORDER BY id FOR UPDATE`, a...))
+	return err
+}
+
+// LockDataSourcesOfConnection is LockDataSources for every data source of a
+// connection.
+func (q *Queries) LockDataSourcesOfConnection(ctx context.Context, connectionID int64) error {
+	if q.backend != Postgres {
+		return nil
+	}
+	_, err := Int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE connection_id = $1 ORDER BY id FOR UPDATE`, connectionID))
+	return err
+}
+
 // MonitoredConnections lists the ids of connections with schema monitoring
 // whose last run is older than before (or that never ran).
 func (q *Queries) MonitoredConnections(ctx context.Context, before time.Time) ([]int64, error) {
