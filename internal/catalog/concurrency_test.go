@@ -114,3 +114,32 @@ func TestConcurrentChangesToADataSourceAreNotLost(t *testing.T) {
 		t.Fatalf("monitoring enabled again a data source disabled meanwhile: %s", got.Status)
 	}
 }
+
+// On PostgreSQL, rewriting a connection row (a rename, a failure noted)
+// keeps what another transaction wrote to it meanwhile, such as a table
+// deleted by hand.
+func TestConcurrentChangesToAConnectionAreNotLost(t *testing.T) {
+	ctx := context.Background()
+	s := newTestServiceOn(t, pgtest.NewDatabase(t), &fakeSource{})
+	admin := &auth.Principal{UserID: 1, Permissions: []string{auth.Admin}}
+	connID := registered(t, s, admin)
+	excluded := `[{"schema":"s","table":"b"}]`
+	commit := holding(t, s, `UPDATE connections SET excluded = $2 WHERE id = $1`, connID, excluded)
+	renamed := make(chan error)
+	go func() {
+		_, err := s.RenameV2(ctx, admin, "k", "k2")
+		renamed <- err
+	}()
+	waitForALockWait(t, s)
+	commit()
+	if err := <-renamed; err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.db.GetConnection(ctx, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ConnectionKey != "k2" || !excludedKeys(c.Excluded)[tableKey("s", "b")] {
+		t.Fatalf("after a rename and an exclusion: key %q, excluded %s", c.ConnectionKey, c.Excluded)
+	}
+}

@@ -581,7 +581,7 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 		}
 		now := store.Now()
 		if d.ConnectionID != nil && m.Hostname != "" {
-			conn, err := q.GetConnection(ctx, *d.ConnectionID)
+			conn, err := lockedConnection(ctx, q, *d.ConnectionID)
 			if err != nil {
 				return err
 			}
@@ -704,6 +704,9 @@ func (s *Service) BulkHandler(ctx context.Context, p *auth.Principal, technology
 				continue
 			}
 			matched++
+			if c, err = lockedConnection(ctx, q, c.ID); err != nil {
+				return err
+			}
 			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
@@ -883,7 +886,7 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 		}
 		now := store.Now()
 		if m.SASToken != "unchanged" && d.ConnectionID != nil {
-			c, err := q.GetConnection(ctx, *d.ConnectionID)
+			c, err := lockedConnection(ctx, q, *d.ConnectionID)
 			if err != nil {
 				return err
 			}

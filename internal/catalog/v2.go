@@ -237,7 +237,7 @@ func (s *Service) storeDocument(ctx context.Context, tx *store.Tx, p *auth.Princ
 	if existing != nil {
 		// The row as it is now: what changed since the request read it
 		// (tables deleted by hand, a rename) must not be written back.
-		fresh, err := tx.GetConnection(ctx, existing.ID)
+		fresh, err := lockedConnection(ctx, &tx.Queries, existing.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -503,7 +503,7 @@ func (s *Service) reconcileOnce(ctx context.Context, connID int64, m mode, reque
 // recordFailure notes on the connection that it could not be read.
 func (s *Service) recordFailure(ctx context.Context, connID int64, cause error) {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.GetConnection(ctx, connID)
+		c, err := lockedConnection(ctx, &tx.Queries, connID)
 		if err != nil {
 			return err
 		}
@@ -653,6 +653,11 @@ func (s *Service) RenameV2(ctx context.Context, p *auth.Principal, oldKey, newKe
 		q := &tx.Queries
 		c, err := s.connectionByKey(ctx, q, oldKey)
 		if err != nil {
+			return err
+		}
+		if c, err = lockedConnection(ctx, q, c.ID); errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("The connection key %q was not found", oldKey)
+		} else if err != nil {
 			return err
 		}
 		if err := mayChangeConnection(ctx, q, p, c); err != nil {
