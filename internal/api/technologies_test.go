@@ -216,3 +216,32 @@ func TestHandlerConnectionSettingsNeedTheWholeConnection(t *testing.T) {
 			"metadata": map[string]any{"dataSourceName": "Olga Records"}}})
 	})
 }
+
+// A SAS URL may carry the SAS token in its query: custos keeps the token
+// sealed and shows the URL without it.
+func TestAzureBlobSASURLIsShownWithoutItsToken(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		var az map[string]any
+		env.Admin(t, 200, "POST", "/azureblob/handler", map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"sasToken": "?sv=2022&sig=SECRETSIG", "container": "demodata",
+			"sasTokenUrl": "https://acct.blob.core.windows.net/demodata?sv=2022&sig=SECRETSIG"}},
+			"dataSource": map[string]any{"name": "dev"}}).JSON(t, &az)
+		path := fmt.Sprintf("/azureblob/handler/%v", az["dataSourceId"])
+		body := string(env.Admin(t, 200, "GET", path, nil).Body)
+		if strings.Contains(body, "SECRETSIG") || !strings.Contains(body, `"sasTokenUrl":"https://acct.blob.core.windows.net/demodata"`) {
+			t.Fatalf("azure handler: %s", body)
+		}
+		body = string(env.Admin(t, 200, "PUT", path, map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"container": "demodata", "sasTokenUrl": "https://acct.blob.core.windows.net/?sig=OTHERSIG"}}}).Body)
+		if strings.Contains(body, "OTHERSIG") {
+			t.Fatalf("azure handler update: %s", body)
+		}
+		var n int
+		if err := env.App.DB.QueryRow(t.Context(), `SELECT COUNT(*) FROM connections WHERE CAST(config AS TEXT) LIKE '%SIG%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatal("the stored connection shows the SAS signature")
+		}
+	})
+}

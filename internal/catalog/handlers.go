@@ -813,6 +813,18 @@ func azureAccount(sasURL string) string {
 	return host
 }
 
+// withoutQuery returns a SAS URL without what may carry the SAS token (its
+// query and fragment) or credentials (user information): the token is
+// kept sealed, and only the storage account's address is shown.
+func withoutQuery(sasURL string) string {
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
+	return u.String()
+}
+
 // RegisterAzureBlob registers an Azure Blob Storage container. The SAS token
 // is sealed; custos does not reach the storage account.
 func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req AzureBlobRequest) (*HandlerCreated, error) {
@@ -845,10 +857,10 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 	if req.DataSource.Description != "" {
 		t.description = ptr(req.DataSource.Description)
 	}
-	md, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": m.SASTokenURL,
+	md, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": withoutQuery(m.SASTokenURL),
 		"tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
 		"useDirectoryForTags": m.UseDirectoryForTags, "dataSourceName": req.DataSource.Name})
-	cfg, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": m.SASTokenURL})
+	cfg, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": withoutQuery(m.SASTokenURL)})
 	sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))
 	created, err := s.registerV1(ctx, p, v1Registration{key: "v1/azureblob/" + cs, technology: TechAzureBlob, config: cfg,
 		secret: &sealed, connectionString: cs, targets: []*target{t}, metadata: map[string]store.JSON{t.key: md}})
@@ -906,7 +918,7 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 			d.Name = name
 		}
 		if d.HandlerMetadata, err = store.ToJSON(map[string]any{"container": m.Container, "accountName": azureAccount(m.SASTokenURL),
-			"sasTokenUrl": m.SASTokenURL, "tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
+			"sasTokenUrl": withoutQuery(m.SASTokenURL), "tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
 			"useDirectoryForTags": m.UseDirectoryForTags, "dataSourceName": d.Name}); err != nil {
 			return err
 		}
