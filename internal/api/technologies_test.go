@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -242,6 +243,25 @@ func TestAzureBlobSASURLIsShownWithoutItsToken(t *testing.T) {
 		}
 		if n != 0 {
 			t.Fatal("the stored connection shows the SAS signature")
+		}
+	})
+}
+
+// A V2 connection key that happens to be spelled like the connection a
+// technology handler groups its tables under stays a V2 connection.
+func TestHandlerDoesNotTakeOverAV2ConnectionKey(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		key := "v1/redshift/redshift.example.io:5439/test"
+		post(t, env, 200, map[string]any{"connectionKey": key, "options": noSDD, "connection": map[string]any{"handler": "Snowflake",
+			"hostname": "acme.snowflakecomputing.com", "database": "CRM", "warehouse": "WH", "username": "u", "password": "p"},
+			"sources": []any{map[string]any{"table": "T", "schema": "S", "columns": []any{map[string]any{"name": "c", "dataType": "text"}}}}})
+		env.Admin(t, 409, "POST", "/redshift/handler", map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"port": 5439, "hostname": "redshift.example.io", "database": "test", "username": "user", "password": "pw",
+			"schema": "army", "table": "records", "columns": []any{map[string]any{"name": "id", "dataType": "integer"}}}}})
+		var doc map[string]any
+		env.Admin(t, 200, "GET", "/api/v2/data/"+url.PathEscape(key), nil).JSON(t, &doc)
+		if doc["connection"].(map[string]any)["handler"] != "Snowflake" {
+			t.Fatalf("the V2 document became %v", doc["connection"])
 		}
 	})
 }

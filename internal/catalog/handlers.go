@@ -339,6 +339,8 @@ func (s *Service) registerV1(ctx context.Context, p *auth.Principal, reg v1Regis
 			c = &store.Connection{ConnectionKey: reg.key, Origin: store.ConnectionV1, CreatedBy: &p.UserID, CreatedAt: now}
 		case err != nil:
 			return err
+		case c.Origin != store.ConnectionV1:
+			return errs.Conflictf("connection key %q belongs to data sources registered through the V2 data API", reg.key)
 		default:
 			// Lock and read again: the row and its data sources are rewritten below.
 			if err := q.LockConnection(ctx, c.ID); err != nil {
