@@ -217,6 +217,11 @@ type Update struct {
 // Update changes a data source's name, descriptions and SQL names.
 func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Update) (*View, error) {
 	var l errs.List
+	if err := addText(&l, "", map[string]*string{"name": in.Name, "description": in.Description, "documentation": in.Documentation,
+		"sqlTableName": in.SQLTableName, "sqlSchemaName": in.SQLSchemaName, "recordFormat": in.RecordFormat,
+		"eventTime": in.EventTime}); err != nil {
+		return nil, err
+	}
 	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || naming.Display(*in.Name) != *in.Name) {
 		l.Add("name", errs.CodeInvalid, "name must be non-empty, without control characters, repeated or surrounding blanks, at most %d characters", naming.MaxLength)
 	}
@@ -388,6 +393,9 @@ func (s *Service) Bulk(ctx context.Context, p *auth.Principal, typ string, ids [
 	}
 	if typ == "tags" && len(tagNames) == 0 {
 		l.Add("update.tags", errs.CodeRequired, "update.tags must list at least one tag")
+	}
+	if err := addText(&l, "update.tags", tagNames); err != nil {
+		return nil, err
 	}
 	if err := l.Err(); err != nil {
 		return nil, err

@@ -90,6 +90,9 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 	if len(cols) == 0 {
 		l.Add("metadata", errs.CodeRequired, "metadata must list the columns")
 	}
+	if err := addText(&l, "metadata", cols); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	want := make([]store.Column, 0, len(cols))
 	for i, c := range cols {

@@ -181,6 +181,9 @@ func (s *Service) RegisterHandler(ctx context.Context, p *auth.Principal, tech T
 	if err := p.Require(auth.CreateDataSource); err != nil {
 		return nil, err
 	}
+	if err := checkText("", req); err != nil {
+		return nil, err
+	}
 	items, fields, err := parseHandlers(req.Handler)
 	if err != nil {
 		return nil, err
@@ -568,6 +571,9 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 	if err := json.Unmarshal(in.Handler.Metadata, &m); err != nil {
 		return nil, errs.Field("handler.metadata", errs.CodeType, "handler.metadata must be an object")
 	}
+	if err := checkText("handler.metadata", in.Handler.Metadata); err != nil {
+		return nil, err
+	}
 	var view *HandlerView
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
@@ -749,6 +755,9 @@ func (s *Service) BulkTechnologyHandler(ctx context.Context, p *auth.Principal, 
 	if len(metadata) == 0 || json.Unmarshal(metadata, &m) != nil {
 		return nil, errs.Field("handler.metadata", errs.CodeRequired, "handler.metadata must hold the connection settings")
 	}
+	if err := checkText("handler.metadata", metadata); err != nil {
+		return nil, err
+	}
 	return s.BulkHandler(ctx, p, tech.Handler, connString, func(row *store.Connection) error {
 		stored, err := s.connectionOf(row)
 		if err != nil {
@@ -775,6 +784,9 @@ func (s *Service) BulkTechnologyHandler(ctx context.Context, p *auth.Principal, 
 // given and the data sources are not verified.
 func (s *Service) RegisterS3(ctx context.Context, p *auth.Principal, h connector.S3Handler) ([]HandlerCreated, error) {
 	if err := p.Require(auth.CreateDataSource); err != nil {
+		return nil, err
+	}
+	if err := checkText("", h); err != nil {
 		return nil, err
 	}
 	if err := h.Validate(""); err != nil {
@@ -835,6 +847,9 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 	}
 	m := req.Handler.Metadata
 	var l errs.List
+	if err := addText(&l, "", req); err != nil {
+		return nil, err
+	}
 	if err := m.Validate("handler.metadata"); err != nil {
 		l = append(l, errs.As(err).Fields...)
 	}
@@ -875,6 +890,16 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 // UpdateAzureBlob replaces the metadata of an Azure Blob data source: its
 // name and, when given, a new SAS token (the container may not change).
 func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int64, m connector.AzureBlobHandler, name string) (*HandlerView, error) {
+	var l errs.List
+	if err := addText(&l, "handler.metadata", m); err != nil {
+		return nil, err
+	}
+	if err := addText(&l, "handler.metadata.dataSourceName", name); err != nil {
+		return nil, err
+	}
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
 	if m.SASToken == "" {
 		m.SASToken = "unchanged" // Validate needs one; a missing token keeps the stored one
 	}
@@ -964,6 +989,9 @@ func mustJSON(v any) []byte {
 func (s *Service) BulkAzureBlob(ctx context.Context, p *auth.Principal, connString string, m connector.AzureBlobHandler) (*BulkHandlerResult, error) {
 	if strings.TrimSpace(m.SASToken) == "" {
 		return nil, errs.Field("handler.metadata.sasToken", errs.CodeRequired, "handler.metadata.sasToken is required")
+	}
+	if err := checkText("handler.metadata", m); err != nil {
+		return nil, err
 	}
 	return s.BulkHandler(ctx, p, TechAzureBlob, connString, func(row *store.Connection) error {
 		sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))
