@@ -197,3 +197,25 @@ func TestCatalogRefusesNULInText(t *testing.T) {
 		}
 	})
 }
+
+// Names with a NUL character name nothing: lookups are 404s and named
+// references 422s, on both backends.
+func TestCatalogLookupsOfNULNames(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := servertest.AdminKey
+		for _, path := range []string{"/dataSource/name/a%00b", "/dataSource/sqlTableName/a%00b", "/api/v2/data/a%00b",
+			"/api/v2/data/a%00b/sources", "/sdd/template/A%00B", "/sdd/classifier/A%00B"} {
+			if r := env.Do(t, admin, "GET", path, nil); r.Status != 404 {
+				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
+			}
+		}
+		if r := env.Do(t, admin, "POST", "/sdd/run", map[string]any{"sources": []string{"a\x00b"}}); r.Status != 422 {
+			t.Errorf("sdd run: %d %s", r.Status, r.Body)
+		}
+		r := env.Do(t, admin, "POST", "/sdd/classifier", map[string]any{"name": "X", "displayName": "X", "description": "a\x00b",
+			"type": "regex", "config": map[string]any{"regex": "x", "tags": []string{"Discovered.X"}}})
+		if r.Status != 422 || !slices.Equal(fields(t, r), []string{"description"}) {
+			t.Errorf("identifier: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -147,6 +147,9 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (*View, 
 // GetByName returns a data source by its name.
 func (s *Service) GetByName(ctx context.Context, p *auth.Principal, name string) (*View, error) {
 	q := &s.db.Queries
+	if strings.IndexByte(name, 0) >= 0 { // no name holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("data source %q does not exist", name)
+	}
 	d, err := q.GetDataSourceByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("data source %q does not exist", name)
@@ -162,6 +165,9 @@ func (s *Service) GetByName(ctx context.Context, p *auth.Principal, name string)
 // GetBySQLTableName returns a data source by its SQL table name.
 func (s *Service) GetBySQLTableName(ctx context.Context, p *auth.Principal, name string) (*View, error) {
 	q := &s.db.Queries
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, errs.NotFoundf("no data source has the SQL table name %q", name)
+	}
 	found, err := q.GetDataSourceBySQLTableName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("no data source has the SQL table name %q", name)

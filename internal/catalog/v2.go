@@ -547,6 +547,9 @@ func (s *Service) ListV2(ctx context.Context, p *auth.Principal) ([]ConnectionSu
 }
 
 func (s *Service) connectionByKey(ctx context.Context, q *store.Queries, key string) (*store.Connection, error) {
+	if strings.IndexByte(key, 0) >= 0 { // no key holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("The connection key %q was not found", key)
+	}
 	c, err := q.GetConnectionByKey(ctx, key)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Origin != store.ConnectionV2) {
 		return nil, errs.NotFoundf("The connection key %q was not found", key)
