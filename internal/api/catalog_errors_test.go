@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,5 +155,67 @@ func TestSDDBadInputChangesNothing(t *testing.T) {
 		env.Must(t, 403, servertest.AdminKey, "DELETE", "/sdd/classifier/EMAIL_ADDRESS", nil)
 		env.Must(t, 422, servertest.AdminKey, "POST", "/sdd/run", map[string]any{"sources": []string{"nope"}})
 		env.Must(t, 422, servertest.AdminKey, "POST", "/sdd/run", map[string]any{"all": true, "template": "DEFAULT_FRAMEWORK"})
+	})
+}
+
+// Text no store keeps (a NUL character) is a 422 naming its field, on both
+// backends, and nothing is written.
+func TestCatalogRefusesNULInText(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := servertest.AdminKey
+		conn := map[string]any{"handler": "Snowflake", "hostname": "acme.snowflakecomputing.com", "database": "CRM",
+			"warehouse": "WH", "username": "u", "password": "p"}
+		source := func(column, description string) map[string]any {
+			return map[string]any{"connectionKey": "crm", "connection": conn, "options": noSDD,
+				"sources": []any{map[string]any{"table": "CLIENTS", "schema": "PUBLIC", "description": description,
+					"columns": []any{map[string]any{"name": column, "dataType": "text"}}}}}
+		}
+		check := func(r *servertest.Response, field string) {
+			t.Helper()
+			if r.Status != 422 || !slices.Equal(fields(t, r), []string{field}) {
+				t.Errorf("want a 422 on %s, got %d: %s", field, r.Status, r.Body)
+			}
+		}
+		check(env.Do(t, admin, "POST", "/api/v2/data?wait=-1", source("N\x00OM", "clients")), "sources[0].columns[0].name")
+		check(env.Do(t, admin, "POST", "/api/v2/data?wait=-1", source("NOM", "a\x00b")), "sources[0].description")
+		if n := countDataSources(t, env); n != 0 {
+			t.Fatalf("%d data sources after refused posts", n)
+		}
+		post(t, env, 200, source("NOM", "clients"))
+		id := getDS(t, env, "Public Clients").ID
+		check(env.Do(t, admin, "PUT", fmt.Sprintf("/dataSource/%d", id), map[string]any{"description": "x\x00y"}), "description")
+		check(env.Do(t, admin, "PUT", fmt.Sprintf("/dictionary/%d", id), map[string]any{"metadata": []any{
+			map[string]any{"name": "a\x00", "dataType": "text"}}}), "metadata[0].name")
+		check(env.Do(t, admin, "PUT", fmt.Sprintf("/snowflake/handler/%d", id), map[string]any{"handler": map[string]any{
+			"metadata": map[string]any{"dataSourceName": "Clients", "columns": []any{map[string]any{"name": "n\x00", "dataType": "text"}}}}}),
+			"handler.metadata.columns[0].name")
+		check(env.Do(t, admin, "POST", "/redshift/handler", map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"port": 5439, "hostname": "redshift.example.io", "database": "test", "username": "user", "password": "pw",
+			"schema": "army", "table": "records", "nativeViewName": "v\x00"}}}), "handler.metadata.nativeViewName")
+		if d := getDS(t, env, "Public Clients"); deref(d.Description) != "clients" || len(dictionary(t, env, id).Metadata) != 1 {
+			t.Fatalf("a refused change was written: %+v", d)
+		}
+	})
+}
+
+// Names with a NUL character name nothing: lookups are 404s and named
+// references 422s, on both backends.
+func TestCatalogLookupsOfNULNames(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		admin := servertest.AdminKey
+		for _, path := range []string{"/dataSource/name/a%00b", "/dataSource/sqlTableName/a%00b", "/api/v2/data/a%00b",
+			"/api/v2/data/a%00b/sources", "/sdd/template/A%00B", "/sdd/classifier/A%00B"} {
+			if r := env.Do(t, admin, "GET", path, nil); r.Status != 404 {
+				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
+			}
+		}
+		if r := env.Do(t, admin, "POST", "/sdd/run", map[string]any{"sources": []string{"a\x00b"}}); r.Status != 422 {
+			t.Errorf("sdd run: %d %s", r.Status, r.Body)
+		}
+		r := env.Do(t, admin, "POST", "/sdd/classifier", map[string]any{"name": "X", "displayName": "X", "description": "a\x00b",
+			"type": "regex", "config": map[string]any{"regex": "x", "tags": []string{"Discovered.X"}}})
+		if r.Status != 422 || !slices.Equal(fields(t, r), []string{"description"}) {
+			t.Errorf("identifier: %d %s", r.Status, r.Body)
+		}
 	})
 }

@@ -177,10 +177,29 @@ type idOnlyJSON struct {
 	SubscriptionStatus string `json:"subscriptionStatus"`
 }
 
+// Bounds on the values of one array filter of a search, so that every
+// search is a statement both stores run.
+const (
+	maxFilterValues = 100
+	maxFilterIDs    = 1000
+)
+
 func (q *dataSourceSearchQuery) filter() (store.DataSourceFilter, error) {
 	var f store.DataSourceFilter
 	if err := q.Paging.Check(10, 1000); err != nil {
 		return f, err
+	}
+	for _, p := range []struct {
+		name   string
+		values []string
+	}{{"blobHandlerType", q.BlobHandlerType}, {"subscription", q.Subscription}, {"status", q.Status}, {"tag", q.Tag},
+		{"column", q.Column}, {"connectionString", q.ConnectionString}, {"selectFields", q.SelectFields}} {
+		if len(p.values) > maxFilterValues {
+			return f, errs.BadRequestf("query parameter %s takes at most %d values, not %d", p.name, maxFilterValues, len(p.values))
+		}
+	}
+	if len(q.DataSourceIDs) > maxFilterIDs {
+		return f, errs.BadRequestf("query parameter dataSourceIds takes at most %d values, not %d", maxFilterIDs, len(q.DataSourceIDs))
 	}
 	switch {
 	case len(q.ExcludedProjects) > 0, q.GlobalPolicy != "", q.DeterminePolicyConflicts:

@@ -214,3 +214,24 @@ func TestDataSourceAPI(t *testing.T) {
 		env.Must(t, 404, admin, "GET", fmt.Sprintf("/dataSource/%d/tags", o.ID), nil)
 	})
 }
+
+// Tag names may be any text: the tag filter matches what is below a tag
+// whatever its characters (SQL counts characters, not bytes).
+func TestSearchByATagBelowANonASCIITag(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		conn := map[string]any{"handler": "Snowflake", "hostname": "acme.snowflakecomputing.com", "database": "CRM",
+			"warehouse": "WH", "username": "u", "password": "p"}
+		post(t, env, 200, map[string]any{"connectionKey": "crm", "connection": conn, "options": noSDD,
+			"sources": []any{map[string]any{"table": "CLIENTS", "schema": "PUBLIC",
+				"columns": []any{map[string]any{"name": "NOM", "dataType": "text"}},
+				"tags":    map[string]any{"columns": []any{map[string]any{"columnName": "NOM", "tags": []string{"Données.Personnelles"}}}}}}})
+		for _, tag := range []string{"Données", "Données.Personnelles"} {
+			if got := search(t, env, servertest.AdminKey, "tag="+url.QueryEscape(tag)).names(); len(got) != 1 {
+				t.Errorf("tag=%s: %v", tag, got)
+			}
+		}
+		if got := search(t, env, servertest.AdminKey, "tag="+url.QueryEscape("Donnée")).names(); len(got) != 0 {
+			t.Errorf("tag=Donnée: %v", got)
+		}
+	})
+}

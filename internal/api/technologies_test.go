@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -171,6 +172,96 @@ func TestOtherTechnologiesAreStoredNotVerified(t *testing.T) {
 		env.Admin(t, 200, "GET", "/api/v2/data", nil).JSON(t, &keys)
 		if len(keys) != 2 {
 			t.Fatalf("V2 keys: %v", keys)
+		}
+	})
+}
+
+// The connection of a technology handler is shared by every data source of
+// its database: changing its settings through one data source needs what
+// changing the connection needs, not only owning that data source.
+func TestHandlerConnectionSettingsNeedTheWholeConnection(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		meta := func(table string) map[string]any {
+			return map[string]any{"metadata": map[string]any{"port": 5439, "hostname": "redshift.example.io", "database": "test",
+				"username": "user", "password": "pw", "schema": "army", "table": table, "columns": []any{
+					map[string]any{"name": "id", "dataType": "integer"}}}}
+		}
+		var multi struct {
+			DataSources []struct {
+				ID int64 `json:"id"`
+			} `json:"dataSources"`
+		}
+		env.Admin(t, 200, "POST", "/redshift/handler", map[string]any{"handler": []any{meta("records"), meta("cities")}}).JSON(t, &multi)
+		if len(multi.DataSources) != 2 {
+			t.Fatalf("redshift: %+v", multi)
+		}
+		olga, key := env.NewUser(t, "olga")
+		first := multi.DataSources[0].ID
+		env.Admin(t, 200, "POST", fmt.Sprintf("/dataSource/%d/access", first), map[string]any{"profileId": olga, "state": "owner"})
+		secret := func() string {
+			var s string
+			if err := env.App.DB.QueryRow(t.Context(), `SELECT secret FROM connections WHERE technology = 'Redshift'`).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		before := secret()
+		env.Must(t, 403, key, "PUT", fmt.Sprintf("/redshift/handler/%d", first), map[string]any{"handler": map[string]any{
+			"metadata": map[string]any{"port": 5439, "hostname": "redshift.example.io", "database": "test", "schema": "army",
+				"username": "olga", "password": "hers"}}})
+		if secret() != before {
+			t.Fatal("the owner of one data source changed the credentials of the whole connection")
+		}
+		// Her own data source's metadata is hers to change.
+		env.Must(t, 200, key, "PUT", fmt.Sprintf("/redshift/handler/%d", first), map[string]any{"handler": map[string]any{
+			"metadata": map[string]any{"dataSourceName": "Olga Records"}}})
+	})
+}
+
+// A SAS URL may carry the SAS token in its query: custos keeps the token
+// sealed and shows the URL without it.
+func TestAzureBlobSASURLIsShownWithoutItsToken(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		var az map[string]any
+		env.Admin(t, 200, "POST", "/azureblob/handler", map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"sasToken": "?sv=2022&sig=SECRETSIG", "container": "demodata",
+			"sasTokenUrl": "https://acct.blob.core.windows.net/demodata?sv=2022&sig=SECRETSIG"}},
+			"dataSource": map[string]any{"name": "dev"}}).JSON(t, &az)
+		path := fmt.Sprintf("/azureblob/handler/%v", az["dataSourceId"])
+		body := string(env.Admin(t, 200, "GET", path, nil).Body)
+		if strings.Contains(body, "SECRETSIG") || !strings.Contains(body, `"sasTokenUrl":"https://acct.blob.core.windows.net/demodata"`) {
+			t.Fatalf("azure handler: %s", body)
+		}
+		body = string(env.Admin(t, 200, "PUT", path, map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"container": "demodata", "sasTokenUrl": "https://acct.blob.core.windows.net/?sig=OTHERSIG"}}}).Body)
+		if strings.Contains(body, "OTHERSIG") {
+			t.Fatalf("azure handler update: %s", body)
+		}
+		var n int
+		if err := env.App.DB.QueryRow(t.Context(), `SELECT COUNT(*) FROM connections WHERE CAST(config AS TEXT) LIKE '%SIG%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatal("the stored connection shows the SAS signature")
+		}
+	})
+}
+
+// A V2 connection key that happens to be spelled like the connection a
+// technology handler groups its tables under stays a V2 connection.
+func TestHandlerDoesNotTakeOverAV2ConnectionKey(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		key := "v1/redshift/redshift.example.io:5439/test"
+		post(t, env, 200, map[string]any{"connectionKey": key, "options": noSDD, "connection": map[string]any{"handler": "Snowflake",
+			"hostname": "acme.snowflakecomputing.com", "database": "CRM", "warehouse": "WH", "username": "u", "password": "p"},
+			"sources": []any{map[string]any{"table": "T", "schema": "S", "columns": []any{map[string]any{"name": "c", "dataType": "text"}}}}})
+		env.Admin(t, 409, "POST", "/redshift/handler", map[string]any{"handler": map[string]any{"metadata": map[string]any{
+			"port": 5439, "hostname": "redshift.example.io", "database": "test", "username": "user", "password": "pw",
+			"schema": "army", "table": "records", "columns": []any{map[string]any{"name": "id", "dataType": "integer"}}}}})
+		var doc map[string]any
+		env.Admin(t, 200, "GET", "/api/v2/data/"+url.PathEscape(key), nil).JSON(t, &doc)
+		if doc["connection"].(map[string]any)["handler"] != "Snowflake" {
+			t.Fatalf("the V2 document became %v", doc["connection"])
 		}
 	})
 }

@@ -162,6 +162,26 @@ func (s *Service) Visible(ctx context.Context, q *store.Queries, p *auth.Princip
 	return d, nil
 }
 
+// visibleForUpdate is Visible for a change: it locks the data source's row
+// first, so that the row it reads is the one the change writes over, not
+// one another transaction is replacing.
+func (s *Service) visibleForUpdate(ctx context.Context, q *store.Queries, p *auth.Principal, id int64) (*store.DataSource, error) {
+	if err := q.LockDataSources(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Visible(ctx, q, p, id)
+}
+
+// lockedConnection locks a connection's row for the rest of the transaction
+// and reads it, so that a change written over the row loses nothing another
+// transaction wrote (tables deleted by hand, a rename, a new document).
+func lockedConnection(ctx context.Context, q *store.Queries, id int64) (*store.Connection, error) {
+	if err := q.LockConnection(ctx, id); err != nil {
+		return nil, err
+	}
+	return q.GetConnection(ctx, id)
+}
+
 // isOwner reports whether p owns the data source, directly or through a group.
 func isOwner(ctx context.Context, q *store.Queries, p *auth.Principal, dataSourceID int64) (bool, error) {
 	if p == nil || p.UserID == 0 {

@@ -147,6 +147,9 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (*View, 
 // GetByName returns a data source by its name.
 func (s *Service) GetByName(ctx context.Context, p *auth.Principal, name string) (*View, error) {
 	q := &s.db.Queries
+	if strings.IndexByte(name, 0) >= 0 { // no name holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("data source %q does not exist", name)
+	}
 	d, err := q.GetDataSourceByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("data source %q does not exist", name)
@@ -162,6 +165,9 @@ func (s *Service) GetByName(ctx context.Context, p *auth.Principal, name string)
 // GetBySQLTableName returns a data source by its SQL table name.
 func (s *Service) GetBySQLTableName(ctx context.Context, p *auth.Principal, name string) (*View, error) {
 	q := &s.db.Queries
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, errs.NotFoundf("no data source has the SQL table name %q", name)
+	}
 	found, err := q.GetDataSourceBySQLTableName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("no data source has the SQL table name %q", name)
@@ -217,6 +223,11 @@ type Update struct {
 // Update changes a data source's name, descriptions and SQL names.
 func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Update) (*View, error) {
 	var l errs.List
+	if err := addText(&l, "", map[string]*string{"name": in.Name, "description": in.Description, "documentation": in.Documentation,
+		"sqlTableName": in.SQLTableName, "sqlSchemaName": in.SQLSchemaName, "recordFormat": in.RecordFormat,
+		"eventTime": in.EventTime}); err != nil {
+		return nil, err
+	}
 	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || naming.Display(*in.Name) != *in.Name) {
 		l.Add("name", errs.CodeInvalid, "name must be non-empty, without control characters, repeated or surrounding blanks, at most %d characters", naming.MaxLength)
 	}
@@ -240,7 +251,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Up
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
 		var err error
-		if d, err = s.Visible(ctx, q, p, id); err != nil {
+		if d, err = s.visibleForUpdate(ctx, q, p, id); err != nil {
 			return err
 		}
 		if err := MayChange(ctx, q, p, d); err != nil {
@@ -318,7 +329,7 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id int64) (*V1D
 }
 
 func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Principal, id int64, now time.Time) (*V1DeleteResult, error) {
-	d, err := s.Visible(ctx, q, p, id)
+	d, err := s.visibleForUpdate(ctx, q, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +339,12 @@ func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Princ
 	hard := d.Status == store.DataSourceDisabled
 	var conn *store.Connection
 	if d.ConnectionID != nil {
+		if hard {
+			// exclude rewrites the connection row: lock it before reading it.
+			if err := q.LockConnection(ctx, *d.ConnectionID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
 		if conn, err = q.GetConnection(ctx, *d.ConnectionID); errors.Is(err, store.ErrNotFound) {
 			conn = nil
 		} else if err != nil {
@@ -383,6 +400,9 @@ func (s *Service) Bulk(ctx context.Context, p *auth.Principal, typ string, ids [
 	if typ == "tags" && len(tagNames) == 0 {
 		l.Add("update.tags", errs.CodeRequired, "update.tags must list at least one tag")
 	}
+	if err := addText(&l, "update.tags", tagNames); err != nil {
+		return nil, err
+	}
 	if err := l.Err(); err != nil {
 		return nil, err
 	}
@@ -406,7 +426,7 @@ func (s *Service) Bulk(ctx context.Context, p *auth.Principal, typ string, ids [
 			}
 		}
 		for i, id := range ids {
-			d, err := s.Visible(ctx, q, p, id)
+			d, err := s.visibleForUpdate(ctx, q, p, id)
 			if errs.Is(err, errs.NotFound) {
 				return errs.Field(fmt.Sprintf("ids[%d]", i), errs.CodeNotFound, "data source %d does not exist", id)
 			} else if err != nil {

@@ -90,6 +90,9 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 	if len(cols) == 0 {
 		l.Add("metadata", errs.CodeRequired, "metadata must list the columns")
 	}
+	if err := addText(&l, "metadata", cols); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	want := make([]store.Column, 0, len(cols))
 	for i, c := range cols {
@@ -114,7 +117,7 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 	var out *Dictionary
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
 		if err != nil {
 			return err
 		}
@@ -175,7 +178,7 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 func (s *Service) DeleteDictionary(ctx context.Context, p *auth.Principal, id int64) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
 		if err != nil {
 			return err
 		}

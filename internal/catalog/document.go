@@ -133,6 +133,9 @@ const (
 // against its technology by connector.Connection.Validate.
 func (d *Document) validate() error {
 	var l errs.List
+	if err := addText(&l, "", d); err != nil {
+		return err
+	}
 	switch key := d.ConnectionKey; {
 	case strings.TrimSpace(key) == "":
 		l.Add("connectionKey", errs.CodeRequired, "connectionKey is required: a name for this collection of data sources")

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"unicode/utf8"
 
@@ -78,4 +79,22 @@ func FuzzHandlers(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckTextNamesFields(t *testing.T) {
+	doc := map[string]any{"a": "ok", "b": []any{"x", "y\x00"}, "c": map[string]any{"d": "\x00"}, "e": `\u0000 as text`}
+	err := checkText("", doc)
+	var got []string
+	for _, f := range errs.As(err).Fields {
+		got = append(got, f.Field)
+	}
+	if !slices.Equal(got, []string{"b[1]", "c.d"}) {
+		t.Fatalf("fields %v (%v)", got, err)
+	}
+	if err := checkText("name", "plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkText("name", "a\x00"); errs.As(err).Fields[0].Field != "name" {
+		t.Fatal(err)
+	}
 }

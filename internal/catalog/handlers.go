@@ -181,6 +181,9 @@ func (s *Service) RegisterHandler(ctx context.Context, p *auth.Principal, tech T
 	if err := p.Require(auth.CreateDataSource); err != nil {
 		return nil, err
 	}
+	if err := checkText("", req); err != nil {
+		return nil, err
+	}
 	items, fields, err := parseHandlers(req.Handler)
 	if err != nil {
 		return nil, err
@@ -339,7 +342,19 @@ func (s *Service) registerV1(ctx context.Context, p *auth.Principal, reg v1Regis
 			c = &store.Connection{ConnectionKey: reg.key, Origin: store.ConnectionV1, CreatedBy: &p.UserID, CreatedAt: now}
 		case err != nil:
 			return err
+		case c.Origin != store.ConnectionV1:
+			return errs.Conflictf("connection key %q belongs to data sources registered through the V2 data API", reg.key)
 		default:
+			// Lock and read again: the row and its data sources are rewritten below.
+			if err := q.LockConnection(ctx, c.ID); err != nil {
+				return err
+			}
+			if err := q.LockDataSourcesOfConnection(ctx, c.ID); err != nil {
+				return err
+			}
+			if c, err = q.GetConnection(ctx, c.ID); err != nil {
+				return err
+			}
 			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
@@ -556,10 +571,16 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 	if err := json.Unmarshal(in.Handler.Metadata, &m); err != nil {
 		return nil, errs.Field("handler.metadata", errs.CodeType, "handler.metadata must be an object")
 	}
+	if err := checkText("handler.metadata", in.Handler.Metadata); err != nil {
+		return nil, err
+	}
 	var view *HandlerView
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
 		if err != nil || d.Technology != tech.Handler {
 			return errs.NotFoundf("%s handler %d does not exist", tech.Path, id)
 		}
@@ -568,8 +589,11 @@ func (s *Service) UpdateHandler(ctx context.Context, p *auth.Principal, tech Tec
 		}
 		now := store.Now()
 		if d.ConnectionID != nil && m.Hostname != "" {
-			conn, err := q.GetConnection(ctx, *d.ConnectionID)
+			conn, err := lockedConnection(ctx, q, *d.ConnectionID)
 			if err != nil {
+				return err
+			}
+			if err := mayChangeConnection(ctx, q, p, conn); err != nil {
 				return err
 			}
 			stored, err := s.connectionOf(conn)
@@ -688,6 +712,9 @@ func (s *Service) BulkHandler(ctx context.Context, p *auth.Principal, technology
 				continue
 			}
 			matched++
+			if c, err = lockedConnection(ctx, q, c.ID); err != nil {
+				return err
+			}
 			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
@@ -728,6 +755,9 @@ func (s *Service) BulkTechnologyHandler(ctx context.Context, p *auth.Principal, 
 	if len(metadata) == 0 || json.Unmarshal(metadata, &m) != nil {
 		return nil, errs.Field("handler.metadata", errs.CodeRequired, "handler.metadata must hold the connection settings")
 	}
+	if err := checkText("handler.metadata", metadata); err != nil {
+		return nil, err
+	}
 	return s.BulkHandler(ctx, p, tech.Handler, connString, func(row *store.Connection) error {
 		stored, err := s.connectionOf(row)
 		if err != nil {
@@ -754,6 +784,9 @@ func (s *Service) BulkTechnologyHandler(ctx context.Context, p *auth.Principal, 
 // given and the data sources are not verified.
 func (s *Service) RegisterS3(ctx context.Context, p *auth.Principal, h connector.S3Handler) ([]HandlerCreated, error) {
 	if err := p.Require(auth.CreateDataSource); err != nil {
+		return nil, err
+	}
+	if err := checkText("", h); err != nil {
 		return nil, err
 	}
 	if err := h.Validate(""); err != nil {
@@ -794,6 +827,18 @@ func azureAccount(sasURL string) string {
 	return host
 }
 
+// withoutQuery returns a SAS URL without what may carry the SAS token (its
+// query and fragment) or credentials (user information): the token is
+// kept sealed, and only the storage account's address is shown.
+func withoutQuery(sasURL string) string {
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
+	return u.String()
+}
+
 // RegisterAzureBlob registers an Azure Blob Storage container. The SAS token
 // is sealed; custos does not reach the storage account.
 func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req AzureBlobRequest) (*HandlerCreated, error) {
@@ -802,6 +847,9 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 	}
 	m := req.Handler.Metadata
 	var l errs.List
+	if err := addText(&l, "", req); err != nil {
+		return nil, err
+	}
 	if err := m.Validate("handler.metadata"); err != nil {
 		l = append(l, errs.As(err).Fields...)
 	}
@@ -826,10 +874,10 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 	if req.DataSource.Description != "" {
 		t.description = ptr(req.DataSource.Description)
 	}
-	md, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": m.SASTokenURL,
+	md, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": withoutQuery(m.SASTokenURL),
 		"tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
 		"useDirectoryForTags": m.UseDirectoryForTags, "dataSourceName": req.DataSource.Name})
-	cfg, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": m.SASTokenURL})
+	cfg, _ := store.ToJSON(map[string]any{"container": m.Container, "accountName": account, "sasTokenUrl": withoutQuery(m.SASTokenURL)})
 	sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))
 	created, err := s.registerV1(ctx, p, v1Registration{key: "v1/azureblob/" + cs, technology: TechAzureBlob, config: cfg,
 		secret: &sealed, connectionString: cs, targets: []*target{t}, metadata: map[string]store.JSON{t.key: md}})
@@ -842,6 +890,16 @@ func (s *Service) RegisterAzureBlob(ctx context.Context, p *auth.Principal, req 
 // UpdateAzureBlob replaces the metadata of an Azure Blob data source: its
 // name and, when given, a new SAS token (the container may not change).
 func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int64, m connector.AzureBlobHandler, name string) (*HandlerView, error) {
+	var l errs.List
+	if err := addText(&l, "handler.metadata", m); err != nil {
+		return nil, err
+	}
+	if err := addText(&l, "handler.metadata.dataSourceName", name); err != nil {
+		return nil, err
+	}
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
 	if m.SASToken == "" {
 		m.SASToken = "unchanged" // Validate needs one; a missing token keeps the stored one
 	}
@@ -851,7 +909,10 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 	var view *HandlerView
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
-		d, err := s.Visible(ctx, q, p, id)
+		d, err := s.visibleForUpdate(ctx, q, p, id)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
 		if err != nil || d.Technology != TechAzureBlob {
 			return errs.NotFoundf("azureblob handler %d does not exist", id)
 		}
@@ -864,8 +925,11 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 		}
 		now := store.Now()
 		if m.SASToken != "unchanged" && d.ConnectionID != nil {
-			c, err := q.GetConnection(ctx, *d.ConnectionID)
+			c, err := lockedConnection(ctx, q, *d.ConnectionID)
 			if err != nil {
+				return err
+			}
+			if err := mayChangeConnection(ctx, q, p, c); err != nil {
 				return err
 			}
 			sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))
@@ -881,7 +945,7 @@ func (s *Service) UpdateAzureBlob(ctx context.Context, p *auth.Principal, id int
 			d.Name = name
 		}
 		if d.HandlerMetadata, err = store.ToJSON(map[string]any{"container": m.Container, "accountName": azureAccount(m.SASTokenURL),
-			"sasTokenUrl": m.SASTokenURL, "tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
+			"sasTokenUrl": withoutQuery(m.SASTokenURL), "tagAttributes": nonNil(m.TagAttributes), "eventTimeAttribute": m.EventTimeAttribute,
 			"useDirectoryForTags": m.UseDirectoryForTags, "dataSourceName": d.Name}); err != nil {
 			return err
 		}
@@ -925,6 +989,9 @@ func mustJSON(v any) []byte {
 func (s *Service) BulkAzureBlob(ctx context.Context, p *auth.Principal, connString string, m connector.AzureBlobHandler) (*BulkHandlerResult, error) {
 	if strings.TrimSpace(m.SASToken) == "" {
 		return nil, errs.Field("handler.metadata.sasToken", errs.CodeRequired, "handler.metadata.sasToken is required")
+	}
+	if err := checkText("handler.metadata", m); err != nil {
+		return nil, err
 	}
 	return s.BulkHandler(ctx, p, TechAzureBlob, connString, func(row *store.Connection) error {
 		sealed := s.secrets.Seal(mustJSON(secrets{Token: m.SASToken}))

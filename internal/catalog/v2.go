@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -234,8 +235,16 @@ func (s *Service) storeDocument(ctx context.Context, tx *store.Tx, p *auth.Princ
 	now := store.Now()
 	c := &store.Connection{ConnectionKey: doc.ConnectionKey, CreatedBy: &p.UserID, CreatedAt: now, Origin: store.ConnectionV2}
 	if existing != nil {
-		cp := *existing
-		c = &cp
+		// The row as it is now: what changed since the request read it
+		// (tables deleted by hand, a rename) must not be written back.
+		fresh, err := lockedConnection(ctx, &tx.Queries, existing.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if fresh == nil || fresh.ConnectionKey != doc.ConnectionKey {
+			return nil, errs.Conflictf("connection key %q was renamed or deleted while this post was checked; post again", doc.ConnectionKey)
+		}
+		c = fresh
 	}
 	if err := s.fillConnection(c, doc, verified, now); err != nil {
 		return nil, err
@@ -334,16 +343,43 @@ func (s *Service) runMonitoring(ctx context.Context, job *store.Job, progress jo
 	return s.reconcile(ctx, pl.ConnectionID, modeMonitor, nil, &pl, progress)
 }
 
+// errStale says that a connection's document or excluded tables changed
+// between reading the remote database and writing the catalog.
+var errStale = errors.New("the connection changed while it was read")
+
 // reconcile brings the data sources of a connection in line with its
 // document and the remote database. It is idempotent, so an interrupted job
-// is simply run again.
+// is simply run again. The remote database is read outside the transaction;
+// when the document or the excluded tables change meanwhile (another post, a
+// data source deleted by hand), what was read is stale and it starts again.
 func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester *int64, scope *monitorPayload,
 	progress jobs.Progress) (*registrationOutput, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.reconcileOnce(ctx, connID, m, requester, scope, progress)
+		if errors.Is(err, store.ErrNotFound) {
+			if _, gone := s.db.GetConnection(ctx, connID); errors.Is(gone, store.ErrNotFound) {
+				return &registrationOutput{Outcome: Outcome{Creating: []string{}, Updating: []string{}, Deleting: []string{},
+					NoChange: []string{}}}, nil // deleted since the job was asked for
+			}
+		}
+		if !errors.Is(err, errStale) || attempt == 3 {
+			return out, err
+		}
+	}
+}
+
+// sameDocument reports whether two reads of a connection row hold the same
+// document and excluded tables, which decide a reconciliation's targets.
+func sameDocument(a, b *store.Connection) bool {
+	return bytes.Equal(a.Config, b.Config) && deref(a.Secret) == deref(b.Secret) && bytes.Equal(a.NameTemplate, b.NameTemplate) &&
+		bytes.Equal(a.Options, b.Options) && bytes.Equal(a.Owners, b.Owners) && bytes.Equal(a.Sources, b.Sources) &&
+		bytes.Equal(a.Excluded, b.Excluded)
+}
+
+func (s *Service) reconcileOnce(ctx context.Context, connID int64, m mode, requester *int64, scope *monitorPayload,
+	progress jobs.Progress) (*registrationOutput, error) {
 	conn, err := s.db.GetConnection(ctx, connID)
-	if errors.Is(err, store.ErrNotFound) {
-		return &registrationOutput{Outcome: Outcome{Creating: []string{}, Updating: []string{}, Deleting: []string{},
-			NoChange: []string{}}}, nil // deleted since the job was asked for
-	} else if err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if requester == nil {
@@ -401,9 +437,15 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 		if err := q.LockConnection(ctx, conn.ID); err != nil {
 			return err
 		}
+		if err := q.LockDataSourcesOfConnection(ctx, conn.ID); err != nil {
+			return err
+		}
 		fresh, err := q.GetConnection(ctx, conn.ID)
 		if err != nil {
 			return err
+		}
+		if !sameDocument(conn, fresh) {
+			return errStale
 		}
 		current, err := loadCurrent(ctx, q, conn.ID)
 		if err != nil {
@@ -461,7 +503,7 @@ func (s *Service) reconcile(ctx context.Context, connID int64, m mode, requester
 // recordFailure notes on the connection that it could not be read.
 func (s *Service) recordFailure(ctx context.Context, connID int64, cause error) {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.GetConnection(ctx, connID)
+		c, err := lockedConnection(ctx, &tx.Queries, connID)
 		if err != nil {
 			return err
 		}
@@ -505,6 +547,9 @@ func (s *Service) ListV2(ctx context.Context, p *auth.Principal) ([]ConnectionSu
 }
 
 func (s *Service) connectionByKey(ctx context.Context, q *store.Queries, key string) (*store.Connection, error) {
+	if strings.IndexByte(key, 0) >= 0 { // no key holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("The connection key %q was not found", key)
+	}
 	c, err := q.GetConnectionByKey(ctx, key)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Origin != store.ConnectionV2) {
 		return nil, errs.NotFoundf("The connection key %q was not found", key)
@@ -611,6 +656,11 @@ func (s *Service) RenameV2(ctx context.Context, p *auth.Principal, oldKey, newKe
 		q := &tx.Queries
 		c, err := s.connectionByKey(ctx, q, oldKey)
 		if err != nil {
+			return err
+		}
+		if c, err = lockedConnection(ctx, q, c.ID); errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("The connection key %q was not found", oldKey)
+		} else if err != nil {
 			return err
 		}
 		if err := mayChangeConnection(ctx, q, p, c); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/custosdata/custos/internal/errs"
 )
@@ -122,6 +123,9 @@ func (c Connection) Validate(field string) error {
 		v.add("port", errs.CodeInvalid, "port %d is out of range 1-65535", c.Port)
 	}
 	v.files(c.UserFiles)
+	if c.Hostname != "" && !validHost(c.Hostname) {
+		v.add("hostname", errs.CodeInvalid, "hostname %q is not a host name or IP address", c.Hostname)
+	}
 	switch c.Handler {
 	case PostgreSQL:
 		v.require("hostname", c.Hostname)
@@ -157,6 +161,22 @@ func (c Connection) Validate(field string) error {
 		v.add("handler", errs.CodeEnum, "handler %q is not supported; use one of %s", c.Handler, strings.Join(Handlers, ", "))
 	}
 	return v.list.Err()
+}
+
+// validHost reports whether h names a network host: a DNS name or an IP
+// address (IPv6 with an optional zone), nothing else. A path would make the
+// PostgreSQL driver use a local socket of the custos machine, and separators
+// (",", "/", "@", blanks) have meanings in connection strings.
+func validHost(h string) bool {
+	if len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(".-_:%[]", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // sharedAuthMethods are the authentication methods of the table the

@@ -38,6 +38,12 @@ func TestConnectionValidate(t *testing.T) {
 		{"postgres options", Connection{Handler: PostgreSQL, Hostname: "db", Database: "d", Username: "u", ConnectionStringOptions: "sslmode=verify-full"},
 			[]string{"connection.connectionStringOptions"}},
 		{"port out of range", Connection{Handler: PostgreSQL, Hostname: "db", Database: "d", Username: "u", Port: 70000}, []string{"connection.port"}},
+		{"postgres ipv6", Connection{Handler: PostgreSQL, Hostname: "fe80::1%eth0", Database: "d", Username: "u"}, nil},
+		{"postgres socket path", Connection{Handler: PostgreSQL, Hostname: "/var/run/postgresql", Database: "d", Username: "u"},
+			[]string{"connection.hostname"}},
+		{"two hosts", Connection{Handler: PostgreSQL, Hostname: "a,b", Database: "d", Username: "u"}, []string{"connection.hostname"}},
+		{"host with a blank", Connection{Handler: Snowflake, Hostname: "x .snowflakecomputing.com", Database: "d", Warehouse: "w",
+			Username: "u", Password: "p"}, []string{"connection.hostname"}},
 		{"no handler", Connection{Hostname: "db"}, []string{"connection.handler"}},
 		{"unknown handler", Connection{Handler: "Oracle", Hostname: "db"}, []string{"connection.handler"}},
 

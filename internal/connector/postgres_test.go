@@ -121,6 +121,21 @@ func TestConnectErrorsNameTheFieldToFix(t *testing.T) {
 	}
 }
 
+// A hostname is a network host. A path would reach the server's local
+// socket, where pg_hba rules usually trust whoever the custos process is
+// (here: no password at all), not the credentials of the payload.
+func TestHostnameIsNotASocketPath(t *testing.T) {
+	srv := pgtest.Get(t)
+	c := connectionFor(t, pgtest.NewDatabase(t))
+	c.Hostname, c.Password = srv.Dir(), ""
+	src, err := Open(context.Background(), c, Options{ConnectTimeout: 3 * time.Second})
+	if err == nil {
+		src.Close()
+		t.Fatal("a socket directory as hostname logged in without a password")
+	}
+	wantField(t, err, "connection.hostname")
+}
+
 func TestSilentHostTimesOut(t *testing.T) {
 	// A server that accepts connections and never answers.
 	l, err := net.Listen("tcp", "127.0.0.1:0")

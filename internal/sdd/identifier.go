@@ -200,7 +200,16 @@ func requireText(l *errs.List, field, value string) bool {
 		l.Add(field, errs.CodeInvalid, "%s is longer than %d characters", field, maxStringLength)
 		return false
 	}
-	return true
+	return !hasNUL(l, field, value)
+}
+
+// hasNUL reports text with a NUL character, which no store keeps.
+func hasNUL(l *errs.List, field, value string) bool {
+	if strings.IndexByte(value, 0) >= 0 {
+		l.Add(field, errs.CodeInvalid, "%s must not contain NUL characters (write \\x00 in a regular expression)", field)
+		return true
+	}
+	return false
 }
 
 func validateTags(l *errs.List, field string, tags []string, required bool) {
@@ -246,6 +255,9 @@ func validateRegex(l *errs.List, field, pattern string) {
 		l.Add(field, errs.CodeInvalid, "%s is longer than %d characters", field, maxRegexLength)
 		return
 	}
+	if hasNUL(l, field, pattern) {
+		return
+	}
 	if _, err := regexp.Compile(pattern); err != nil {
 		l.Add(field, errs.CodeInvalid, "%s is not a valid regular expression: %s", field, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
@@ -266,6 +278,8 @@ func validateValues(l *errs.List, values []string) {
 			l.Add(fmt.Sprintf("config.values[%d]", i), errs.CodeRequired, "config.values[%d] is blank", i)
 		case len(v) > maxValueLength:
 			l.Add(fmt.Sprintf("config.values[%d]", i), errs.CodeInvalid, "config.values[%d] is longer than %d characters", i, maxValueLength)
+		default:
+			hasNUL(l, fmt.Sprintf("config.values[%d]", i), v)
 		}
 	}
 }

@@ -98,6 +98,17 @@ func TestIdentifierValidation(t *testing.T) {
 		}, []string{`config.conditionalTags["Bad"]:invalid`, `config.conditionalTags["Bad"].columnNameRegex:invalid`}},
 		{"built-in that does not exist", func(id *Identifier) { id.Type = TypeBuiltIn; id.Config.Regex = "" }, []string{"name:enum"}},
 		{"built-in", func(id *Identifier) { *id, _ = BuiltIn("EMAIL_ADDRESS") }, nil},
+		// No store keeps text with a NUL character.
+		{"NUL in texts", func(id *Identifier) { id.DisplayName, id.Description, id.Config.Regex = "a\x00", "b\x00", "\x00" },
+			[]string{"displayName:invalid", "description:invalid", "config.regex:invalid"}},
+		{"NUL in a word", func(id *Identifier) {
+			id.Type = TypeDictionary
+			id.Config.Regex = ""
+			id.Config.Values = []string{"Bob", "E\x00ve"}
+		}, []string{"config.values[1]:invalid"}},
+		{"NUL in a column name regex", func(id *Identifier) {
+			id.Config.ConditionalTags = map[string]TagCondition{"Discovered.X": {ColumnNameRegex: "a\x00"}}
+		}, []string{`config.conditionalTags["Discovered.X"].columnNameRegex:invalid`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := valid()

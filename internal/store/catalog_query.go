@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // This file holds the catalog's searches and bulk operations: data source
@@ -245,7 +246,7 @@ func (q *Queries) SearchDataSources(ctx context.Context, f DataSourceFilter) ([]
 	if len(f.Tags) > 0 {
 		var tc []string
 		for _, t := range f.Tags {
-			tc = append(tc, `t.name = `+a.Add(t)+` OR SUBSTR(t.name, 1, `+a.Add(len(t)+1)+`) = `+a.Add(t+"."))
+			tc = append(tc, `t.name = `+a.Add(t)+` OR SUBSTR(t.name, 1, `+a.Add(utf8.RuneCountInString(t)+1)+`) = `+a.Add(t+"."))
 		}
 		conds = append(conds, `EXISTS (SELECT 1 FROM model_tags m JOIN tags t ON t.id = m.tag_id WHERE (`+
 			strings.Join(tc, " OR ")+`) AND ((m.model_type = 'datasource' AND m.model_id = `+castText(q.backend, "d.id")+`)
@@ -438,6 +439,29 @@ func (q *Queries) CountDataSourcesByConnection(ctx context.Context) (map[int64]i
 func (q *Queries) LockConnection(ctx context.Context, id int64) error {
 	res, err := q.Exec(ctx, `UPDATE connections SET updated_at = updated_at WHERE id = $1`, id)
 	return affectedOne(res, err)
+}
+
+// LockDataSources takes the row locks of data sources (on PostgreSQL) for
+// the rest of the transaction, in id order, so that a change read from them
+// after the lock is not lost to a concurrent writer. SQLite transactions
+// hold the database's write lock from their start and need none.
+func (q *Queries) LockDataSources(ctx context.Context, ids ...int64) error {
+	if q.backend != Postgres || len(ids) == 0 {
+		return nil
+	}
+	var a Args
+	_, err := Int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE id IN `+List(&a, ids)+` ORDER BY id FOR UPDATE`, a...))
+	return err
+}
+
+// LockDataSourcesOfConnection is LockDataSources for every data source of a
+// connection.
+func (q *Queries) LockDataSourcesOfConnection(ctx context.Context, connectionID int64) error {
+	if q.backend != Postgres {
+		return nil
+	}
+	_, err := Int64s(q.Query(ctx, `SELECT id FROM data_sources WHERE connection_id = $1 ORDER BY id FOR UPDATE`, connectionID))
+	return err
 }
 
 // MonitoredConnections lists the ids of connections with schema monitoring

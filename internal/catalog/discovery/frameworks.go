@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
@@ -64,6 +65,9 @@ func (s *Service) frameworkView(ctx context.Context, q *store.Queries, x *store.
 }
 
 func getFramework(ctx context.Context, q *store.Queries, name string) (*store.SDDFramework, error) {
+	if strings.IndexByte(name, 0) >= 0 { // no name holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("framework %q does not exist", name)
+	}
 	x, err := q.GetSDDFramework(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("framework %q does not exist", name)
@@ -304,6 +308,10 @@ func (s *Service) namedSources(ctx context.Context, q *store.Queries, p *auth.Pr
 	var l errs.List
 	out := make([]*store.DataSource, 0, len(names))
 	for i, n := range names {
+		if strings.IndexByte(n, 0) >= 0 { // no name holds one; PostgreSQL refuses to look
+			l.Add(fmt.Sprintf("%s[%d]", field, i), errs.CodeNotFound, "data source %q does not exist", n)
+			continue
+		}
 		d, err := q.GetDataSourceByName(ctx, n)
 		if err == nil {
 			_, err = s.catalog.Visible(ctx, q, p, d.ID)

@@ -69,6 +69,9 @@ func requireOwnerOf(p *auth.Principal, createdBy *int64, what string) error {
 }
 
 func getIdentifier(ctx context.Context, q *store.Queries, name string) (*store.SDDIdentifier, error) {
+	if strings.IndexByte(name, 0) >= 0 { // no name holds one; PostgreSQL refuses to look
+		return nil, errs.NotFoundf("identifier %q does not exist", name)
+	}
 	x, err := q.GetSDDIdentifier(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("identifier %q does not exist", name)
