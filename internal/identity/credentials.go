@@ -102,6 +102,11 @@ func (s *Service) tokenPrincipal(ctx context.Context, t *store.Token) (*auth.Pri
 	if err != nil {
 		return nil, err
 	}
+	// Permissions change after the token is issued: the rules of
+	// impersonation hold on every use, not only when it began.
+	if err := mayImpersonate(owner, acting); err != nil {
+		return nil, errs.Unauthorizedf("the impersonation token is no longer valid: %s", errs.As(err).Message)
+	}
 	acting.TokenID = &t.ID
 	acting.ProjectID = t.ProjectID
 	acting.Impersonator = owner
@@ -274,11 +279,8 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 	if err != nil {
 		return nil, errs.Conflictf("user %q cannot be impersonated: %v", target.UserID, err)
 	}
-	for _, perm := range acting.Permissions {
-		if !owner.Has(perm) {
-			return nil, s.authFailure(ctx, "impersonate", owner,
-				errs.Forbiddenf("user %q holds %s, which you do not; impersonation cannot widen your permissions", target.UserID, perm))
-		}
+	if err := mayImpersonate(owner, acting); err != nil {
+		return nil, s.authFailure(ctx, "impersonate", owner, err)
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -293,6 +295,22 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 			Actor: acting, TargetType: "user", TargetID: idString(target.ID)})
 	})
 	return out, err
+}
+
+// mayImpersonate checks that owner may act as acting: owner holds
+// IMPERSONATE_USER and every permission of acting, so that impersonation
+// never widens what owner can do.
+func mayImpersonate(owner, acting *auth.Principal) error {
+	if err := owner.Require(auth.ImpersonateUser); err != nil {
+		return err
+	}
+	for _, perm := range acting.Permissions {
+		if !owner.Has(perm) {
+			return errs.Forbiddenf("user %q holds %s, which %q does not; impersonation cannot widen permissions",
+				acting.Username, perm, owner.Username)
+		}
+	}
+	return nil
 }
 
 // TokenDetails describes a bearer token.

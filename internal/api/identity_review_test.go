@@ -1,0 +1,35 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/custosdata/custos/internal/server/servertest"
+)
+
+// An impersonation token follows the rules of impersonation on every use:
+// it stops working when its holder loses IMPERSONATE_USER or when the
+// impersonated user gains a permission its holder lacks.
+func TestImpersonationTokenFollowsPermissionChanges(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		_, impKey := env.NewUser(t, "svc@example.com", "IMPERSONATE_USER")
+		env.NewUser(t, "end@example.com")
+		impersonate := func() string {
+			tok := env.Must(t, 200, "", "POST", "/bim/apikey/impersonate",
+				map[string]any{"apikey": impKey, "userid": "end@example.com", "iamid": "bim"}).Map(t)
+			return "Bearer " + tok["token"].(string)
+		}
+
+		bearer := impersonate()
+		env.Must(t, 200, bearer, "GET", "/bim/rpc/user/current", nil)
+		env.Admin(t, 200, "POST", "/bim/iam/bim/user/end@example.com/permissions", []string{"GOVERNANCE"})
+		env.Must(t, 401, bearer, "GET", "/bim/rpc/user/current", nil)
+		env.Must(t, 403, "", "POST", "/bim/apikey/impersonate",
+			map[string]any{"apikey": impKey, "userid": "end@example.com", "iamid": "bim"})
+		env.Admin(t, 200, "DELETE", "/bim/iam/bim/user/end@example.com/permissions/GOVERNANCE", nil)
+		env.Must(t, 200, bearer, "GET", "/bim/rpc/user/current", nil)
+
+		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/svc@example.com/permissions", []string{})
+		env.Must(t, 401, bearer, "GET", "/bim/rpc/user/current", nil)
+	})
+}
