@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/custosdata/custos/internal/server/servertest"
 )
@@ -31,5 +32,40 @@ func TestImpersonationTokenFollowsPermissionChanges(t *testing.T) {
 
 		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/svc@example.com/permissions", []string{})
 		env.Must(t, 401, bearer, "GET", "/bim/rpc/user/current", nil)
+	})
+}
+
+// A password login racing with an administrator's change to the user (here
+// disabling them) must not write the user back as it was before the change.
+func TestLoginDoesNotUndoConcurrentUserChanges(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		env.NewUser(t, "racer@example.com")
+		login := map[string]any{"username": "racer@example.com", "password": "correct-horse-battery"}
+		for round := 0; round < 5; round++ {
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						env.Do(t, "", "POST", "/bim/iam/bim/user/authenticate", login)
+					}
+				}
+			}()
+			time.Sleep(30 * time.Millisecond)
+			env.Admin(t, 200, "PUT", "/bim/iam/bim/user/racer@example.com/disable/true", nil)
+			time.Sleep(60 * time.Millisecond)
+			close(stop)
+			<-done
+			u := env.Admin(t, 200, "GET", "/bim/iam/bim/user/racer@example.com", nil).Map(t)
+			if u["disabled"] != true {
+				t.Fatalf("round %d: a login running while the user was disabled enabled them again", round)
+			}
+			env.Must(t, 401, "", "POST", "/bim/iam/bim/user/authenticate", login)
+			env.Admin(t, 200, "PUT", "/bim/iam/bim/user/racer@example.com/disable/false", nil)
+		}
 	})
 }

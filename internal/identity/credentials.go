@@ -230,9 +230,9 @@ func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password s
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		now := store.Now()
-		u.LastLogin = &now
-		if err := tx.UpdateUser(ctx, u); err != nil {
+		// u was read before the transaction: write only the login, so that
+		// a change made meanwhile (disabling, a new password) stands.
+		if err := tx.SetLastLogin(ctx, u.ID, store.Now()); err != nil {
 			return err
 		}
 		var err error
