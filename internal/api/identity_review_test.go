@@ -69,3 +69,30 @@ func TestLoginDoesNotUndoConcurrentUserChanges(t *testing.T) {
 		}
 	})
 }
+
+// A USER_ADMIN manages users but cannot take over, disable or delete an
+// ADMIN: only an ADMIN grants or revokes ADMIN.
+func TestUserAdminCannotTakeOverAnAdmin(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		_, uaKey := env.NewUser(t, "ua@example.com", "USER_ADMIN")
+		env.NewUser(t, "root2@example.com", "ADMIN")
+		env.NewUser(t, "plain@example.com")
+		newPassword := map[string]any{"password": "a-brand-new-password"}
+		env.Must(t, 403, uaKey, "PUT", "/bim/iam/bim/user/root2@example.com/password", newPassword)
+		env.Must(t, 401, "", "POST", "/bim/iam/bim/user/authenticate",
+			map[string]any{"username": "root2@example.com", "password": "a-brand-new-password"})
+		env.Must(t, 403, uaKey, "PUT", "/bim/iam/bim/user/root2@example.com/disable/true", nil)
+		env.Must(t, 403, uaKey, "DELETE", "/bim/iam/bim/user/root2@example.com", nil)
+		if u := env.Admin(t, 200, "GET", "/bim/iam/bim/user/root2@example.com", nil).Map(t); u["disabled"] != false {
+			t.Fatalf("the ADMIN was changed: %v", u)
+		}
+		// Other users stay theirs to manage, and an ADMIN may do all of it.
+		env.Must(t, 200, uaKey, "PUT", "/bim/iam/bim/user/plain@example.com/password", newPassword)
+		env.Must(t, 200, uaKey, "PUT", "/bim/iam/bim/user/plain@example.com/disable/true", nil)
+		env.Must(t, 200, uaKey, "DELETE", "/bim/iam/bim/user/plain@example.com", nil)
+		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/root2@example.com/password", newPassword)
+		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/root2@example.com/disable/true", nil)
+		env.Admin(t, 200, "DELETE", "/bim/iam/bim/user/root2@example.com", nil)
+	})
+}

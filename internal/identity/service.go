@@ -91,6 +91,26 @@ func requireSelfOr(p *auth.Principal, userID int64, perm string) error {
 	return p.Require(perm)
 }
 
+// requireAdminFor refuses a change to another user who holds ADMIN unless
+// the caller is an ADMIN too: only an ADMIN grants or revokes ADMIN, so a
+// USER_ADMIN must not take over an ADMIN's account by setting its password,
+// nor take ADMIN away by disabling or deleting its holder.
+func requireAdminFor(ctx context.Context, q *store.Queries, p *auth.Principal, u *store.User) error {
+	if p.Is(u.ID) || p.Has(auth.Admin) {
+		return nil
+	}
+	perms, err := q.UserPermissions(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, perm := range perms[u.ID] {
+		if perm == auth.Admin {
+			return errs.Forbiddenf("user %q holds ADMIN: only an ADMIN can change their password, disable or delete them", u.UserID)
+		}
+	}
+	return nil
+}
+
 // guardLastAdmin refuses a change that would leave no enabled ADMIN.
 func guardLastAdmin(ctx context.Context, q *store.Queries, u *store.User, perms []string) error {
 	has := false

@@ -343,6 +343,9 @@ func (s *Service) SetPassword(ctx context.Context, p *auth.Principal, iamid, ref
 		if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
 			return err
 		}
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+			return err
+		}
 		if p.Is(u.ID) || original != "" {
 			if u.PasswordHash == nil || !CheckPassword(*u.PasswordHash, original) {
 				return errs.Field("originalPassword", errs.CodeInvalid, "originalPassword does not match the current password")
@@ -371,6 +374,9 @@ func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref
 			return err
 		}
 		ev.TargetID = idString(u.ID)
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+			return err
+		}
 		if disabled && !u.Disabled {
 			perms, err := tx.UserPermissions(ctx, u.ID)
 			if err != nil {
@@ -408,6 +414,9 @@ func (s *Service) DeleteUser(ctx context.Context, p *auth.Principal, ref string)
 		ev.TargetID = idString(u.ID)
 		if p.Is(u.ID) {
 			return errs.Conflictf("you cannot delete yourself")
+		}
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+			return err
 		}
 		perms, err := tx.UserPermissions(ctx, u.ID)
 		if err != nil {
