@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +96,52 @@ func TestUserAdminCannotTakeOverAnAdmin(t *testing.T) {
 		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/root2@example.com/password", newPassword)
 		env.Admin(t, 200, "PUT", "/bim/iam/bim/user/root2@example.com/disable/true", nil)
 		env.Admin(t, 200, "DELETE", "/bim/iam/bim/user/root2@example.com", nil)
+	})
+}
+
+// Renaming a tag keeps the hierarchy whole: a tag cannot move below itself
+// (its parent would vanish), and names held by deleted tags are free.
+func TestTagRenameKeepsTheHierarchy(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		var created []map[string]any
+		env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Alpha"},
+			map[string]any{"name": "Alpha.x"}}}).JSON(t, &created)
+		alpha := created[0]["id"]
+		env.Admin(t, 422, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"id": alpha, "name": "Alpha.Beta"}}})
+		var all []map[string]any
+		env.Admin(t, 200, "GET", "/tag?searchText=Alpha", nil).JSON(t, &all)
+		if len(all) != 2 || all[0]["name"] != "Alpha" || all[1]["name"] != "Alpha.x" {
+			t.Fatalf("after a refused rename: %v", all)
+		}
+
+		env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Gamma.x"}}})
+		env.Admin(t, 200, "DELETE", "/tag/Gamma?deleteHierarchy=true", nil)
+		env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"id": alpha, "name": "Gamma"}}})
+		env.Admin(t, 200, "GET", "/tag?searchText=Gamma", nil).JSON(t, &all)
+		if len(all) != 2 || all[0]["name"] != "Gamma" || all[1]["name"] != "Gamma.x" || all[0]["id"] != alpha {
+			t.Fatalf("after renaming onto deleted names: %v", all)
+		}
+	})
+}
+
+// Tag hierarchies work the same with names beyond ASCII.
+func TestTagHierarchyWithUnicodeNames(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Données.Santé"}}})
+		env.Admin(t, 409, "DELETE", "/tag/"+url.PathEscape("Données"), nil)
+		var all []map[string]any
+		env.Admin(t, 200, "GET", "/tag?excludedHierarchies="+url.QueryEscape("Données"), nil).JSON(t, &all)
+		for _, tag := range all {
+			if strings.HasPrefix(tag["name"].(string), "Données") {
+				t.Fatalf("excluded hierarchy listed: %v", tag)
+			}
+		}
+		var deleted []map[string]any
+		env.Admin(t, 200, "DELETE", "/tag/"+url.PathEscape("Données")+"?deleteHierarchy=true", nil).JSON(t, &deleted)
+		if len(deleted) != 2 {
+			t.Fatalf("deleting the hierarchy deleted %v", deleted)
+		}
 	})
 }

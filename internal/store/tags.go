@@ -93,7 +93,13 @@ func (q *Queries) TagsByName(ctx context.Context, names []string) (map[string]*T
 // TagDescendants returns the live tags strictly below name in the hierarchy.
 func (q *Queries) TagDescendants(ctx context.Context, name string) ([]*Tag, error) {
 	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2
-		ORDER BY name`, len(name)+1, name+"."))
+		ORDER BY name`, TextLen(name)+1, name+"."))
+}
+
+// DeletedTagsAt returns the deleted tags named name or below it.
+func (q *Queries) DeletedTagsAt(ctx context.Context, name string) ([]*Tag, error) {
+	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = TRUE AND (name = $1
+		OR SUBSTR(name, 1, $2) = $3) ORDER BY name`, name, TextLen(name)+1, name+"."))
 }
 
 // TagFilter narrows a tag search.
@@ -127,7 +133,7 @@ func (q *Queries) SearchTags(ctx context.Context, f TagFilter) ([]*Tag, error) {
 		conds = append(conds, `deleted = FALSE`)
 	}
 	for _, h := range f.ExcludedHierarchies {
-		conds = append(conds, `name <> `+a.Add(h)+` AND SUBSTR(name, 1, `+a.Add(len(h)+1)+`) <> `+a.Add(h+"."))
+		conds = append(conds, `name <> `+a.Add(h)+` AND SUBSTR(name, 1, `+a.Add(TextLen(h)+1)+`) <> `+a.Add(h+"."))
 	}
 	query := `SELECT ` + tagColumns + ` FROM tags` + Where(conds) + ` ORDER BY name`
 	if f.Limit > 0 {
