@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -144,4 +145,23 @@ func TestTagHierarchyWithUnicodeNames(t *testing.T) {
 			t.Fatalf("deleting the hierarchy deleted %v", deleted)
 		}
 	})
+}
+
+// Metrics label requests by a bounded set of methods: made-up methods must
+// not each create a time series (memory an anonymous caller controls).
+func TestMetricsBoundMethodLabels(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	for i := 0; i < 20; i++ {
+		r := env.Do(t, "", fmt.Sprintf("BOGUS%d", i), "/healthz", nil)
+		if r.Status < 400 {
+			t.Fatalf("method BOGUS%d: status %d", i, r.Status)
+		}
+	}
+	m := env.Do(t, "", "GET", "/metrics", nil)
+	if strings.Contains(string(m.Body), "BOGUS") {
+		t.Fatal("a made-up method became a metric label")
+	}
+	if !strings.Contains(string(m.Body), `method="OTHER"`) {
+		t.Fatal("requests with other methods are not counted")
+	}
 }

@@ -35,8 +35,20 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
+	method = metricMethod(method)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// metricMethod bounds the method label: a client may send any token as the
+// method, and every distinct label value is a time series kept forever.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 func (s *Server) healthRoutes() {
