@@ -402,26 +402,6 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *str
 	return &NewAPIKey{Key: raw, Record: k}, nil
 }
 
-// CreateAPIKeyFor creates a key for a user without a caller; it serves the
-// first start, which prints the bootstrap administrator's key. When raw is
-// given (CUSTOS_ADMIN_API_KEY) it becomes the key.
-func (s *Service) CreateAPIKeyFor(ctx context.Context, userID int64, name, raw string) (string, error) {
-	if raw == "" {
-		raw = secret.NewCredential(16)
-	} else if len(raw) < 16 {
-		return "", errors.New("an administrator API key must be at least 16 characters")
-	}
-	k := &store.APIKey{UserID: userID, Name: &name, KeyHash: secret.HashCredential(raw), CreatedAt: store.Now()}
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateAPIKey(ctx, k); err != nil {
-			return err
-		}
-		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "apiKey", Action: "create", Success: true,
-			TargetType: "apikey", TargetID: idString(k.ID), Actor: &auth.Principal{UserID: userID, Username: "custos", IAMID: BuiltinIAM}})
-	})
-	return raw, err
-}
-
 // APIKeys lists a user's keys (never the keys themselves). Users list their
 // own; USER_ADMIN anyone's.
 func (s *Service) APIKeys(ctx context.Context, p *auth.Principal, iamid, ref string) ([]*store.APIKey, error) {

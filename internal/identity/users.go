@@ -11,6 +11,7 @@ import (
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/secret"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -194,9 +195,17 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 	return out, err
 }
 
-// CreateBootstrapAdmin creates the first administrator with every permission.
-// It is used once, when the store has no users.
-func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid string) (*store.User, error) {
+// CreateBootstrapAdmin creates the first administrator with every
+// permission and an API key, returning the key; it is used once, when the
+// store has no users. When rawKey is given (CUSTOS_ADMIN_API_KEY) it becomes
+// the key. User and key are created together, so that a failed first start
+// cannot leave an administrator nobody can log in as.
+func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid, rawKey string) (*store.User, string, error) {
+	if rawKey == "" {
+		rawKey = secret.NewCredential(16)
+	} else if len(rawKey) < 16 {
+		return nil, "", errors.New("an administrator API key must be at least 16 characters")
+	}
 	now := store.Now()
 	u := &store.User{IAMID: BuiltinIAM, UserID: strings.ToLower(userid), Name: "Administrator", CreatedAt: now, UpdatedAt: now}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -206,10 +215,23 @@ func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid string) (*sto
 		if err := tx.SetUserPermissions(ctx, u.ID, auth.AllPermissions); err != nil {
 			return err
 		}
-		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "userCreate", Action: "bootstrap", Success: true,
-			TargetType: "user", TargetID: idString(u.ID), Actor: &auth.Principal{Username: "custos", IAMID: BuiltinIAM}})
+		actor := &auth.Principal{Username: "custos", IAMID: BuiltinIAM}
+		if err := audit.Write(ctx, &tx.Queries, audit.Event{Type: "userCreate", Action: "bootstrap", Success: true,
+			TargetType: "user", TargetID: idString(u.ID), Actor: actor}); err != nil {
+			return err
+		}
+		name := "bootstrap"
+		k := &store.APIKey{UserID: u.ID, Name: &name, KeyHash: secret.HashCredential(rawKey), CreatedAt: now}
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "apiKey", Action: "create", Success: true,
+			TargetType: "apikey", TargetID: idString(k.ID), Actor: actor})
 	})
-	return u, err
+	if err != nil {
+		return nil, "", err
+	}
+	return u, rawKey, nil
 }
 
 // User returns the view of one user. Users see themselves; USER_ADMIN sees anyone.
