@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/custosdata/custos/internal/auth"
+	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/server/servertest"
 )
 
@@ -164,4 +167,47 @@ func TestMetricsBoundMethodLabels(t *testing.T) {
 	if !strings.Contains(string(m.Body), `method="OTHER"`) {
 		t.Fatal("requests with other methods are not counted")
 	}
+}
+
+// Two servers (or two requests) taking ADMIN from the last two holders at
+// once leave one of them an ADMIN: the last-ADMIN guard holds under
+// concurrency, on PostgreSQL too.
+func TestLastAdminGuardUnderConcurrency(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		ctx := t.Context()
+		id := env.App.Identity
+		root := &auth.Principal{UserID: 1 << 40, Username: "test", IAMID: "bim", Permissions: []string{"ADMIN"}}
+		env.NewUser(t, "a@example.com", "ADMIN")
+		env.NewUser(t, "b@example.com", "ADMIN")
+		if _, err := id.ChangePermissions(ctx, root, "bim", "admin", identity.RemovePermissions, []string{"ADMIN"}); err != nil {
+			t.Fatal(err)
+		}
+		for round := 0; round < 10; round++ {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			start := make(chan struct{})
+			for i, u := range []string{"a@example.com", "b@example.com"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = id.ChangePermissions(ctx, root, "bim", u, identity.RemovePermissions, []string{"ADMIN"})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			n, err := env.App.DB.CountUsersWithPermission(ctx, "ADMIN")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 || (errs[0] == nil) == (errs[1] == nil) {
+				t.Fatalf("round %d: %d ADMINs left; errors %v", round, n, errs)
+			}
+			for _, u := range []string{"a@example.com", "b@example.com"} {
+				if _, err := id.ChangePermissions(ctx, root, "bim", u, identity.AddPermissions, []string{"ADMIN"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
 }

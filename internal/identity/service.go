@@ -83,6 +83,21 @@ func resolveUser(ctx context.Context, q *store.Queries, iamid, ref string) (*sto
 	return u, err
 }
 
+// lockUser is resolveUser for a change inside a transaction: it reads the
+// user again holding its row (store.LockUser), so that concurrent changes to
+// one user apply one after the other rather than undo each other.
+func lockUser(ctx context.Context, q *store.Queries, iamid, ref string) (*store.User, error) {
+	u, err := resolveUser(ctx, q, iamid, ref)
+	if err != nil {
+		return nil, err
+	}
+	locked, err := q.LockUser(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.NotFoundf("user %q of identity manager %q does not exist", ref, iamid)
+	}
+	return locked, err
+}
+
 // requireSelfOr allows the user themself or a holder of perm.
 func requireSelfOr(p *auth.Principal, userID int64, perm string) error {
 	if p.Is(userID) {
@@ -121,6 +136,11 @@ func guardLastAdmin(ctx context.Context, q *store.Queries, u *store.User, perms 
 	}
 	if !has || u.Disabled {
 		return nil
+	}
+	// Two transactions each taking ADMIN from one of the last two holders
+	// must not both see the other still holding it.
+	if err := q.Serialize(ctx, "custos.lastAdmin"); err != nil {
+		return err
 	}
 	n, err := q.CountUsersWithPermission(ctx, auth.Admin)
 	if err != nil {

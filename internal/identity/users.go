@@ -288,7 +288,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 	}
 	var out *UserView
 	err := s.write(ctx, audit.Event{Type: "userProfileUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
@@ -357,7 +357,7 @@ func (s *Service) SetPassword(ctx context.Context, p *auth.Principal, iamid, ref
 		return errs.Field("password", errs.CodeInvalid, "password must be at least 8 characters")
 	}
 	return s.write(ctx, audit.Event{Type: "userPasswordUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
@@ -391,7 +391,7 @@ func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref
 		action = "disable"
 	}
 	err := s.write(ctx, audit.Event{Type: "userUpdate", Action: action, TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
@@ -429,7 +429,7 @@ func (s *Service) DeleteUser(ctx context.Context, p *auth.Principal, ref string)
 	}
 	var out *store.User
 	err := s.write(ctx, audit.Event{Type: "userDelete", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, BuiltinIAM, ref)
+		u, err := lockUser(ctx, &tx.Queries, BuiltinIAM, ref)
 		if err != nil {
 			return err
 		}
@@ -554,7 +554,7 @@ func (s *Service) ChangePermissions(ctx context.Context, p *auth.Principal, iami
 	}
 	var out *UserView
 	err := s.write(ctx, audit.Event{Type: "userPermissionsUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}

@@ -96,6 +96,18 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (*User, error) {
 	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 }
 
+// LockUser reads a user for a change that depends on what it reads: on
+// PostgreSQL the row stays locked until the transaction ends, so that two
+// changes to one user cannot both start from the same state (SQLite
+// transactions already hold the database's write lock).
+func (q *Queries) LockUser(ctx context.Context, id int64) (*User, error) {
+	query := `SELECT ` + userColumns + ` FROM users WHERE id = $1`
+	if q.backend == Postgres {
+		query += ` FOR UPDATE`
+	}
+	return scanUser(q.QueryRow(ctx, query, id))
+}
+
 // GetUserByName returns the user with the given IAM and user id.
 func (q *Queries) GetUserByName(ctx context.Context, iamid, userid string) (*User, error) {
 	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE iamid = $1 AND userid = $2`, iamid, userid))
