@@ -211,3 +211,31 @@ func TestLastAdminGuardUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// Requests creating tags that share a new parent at the same moment all
+// succeed: the parent is created once and found by the others.
+func TestConcurrentTagsShareANewParent(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		for round := 0; round < 5; round++ {
+			var wg sync.WaitGroup
+			status := make([]*servertest.Response, 4)
+			start := make(chan struct{})
+			for i := range status {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					status[i] = env.Do(t, servertest.AdminKey, "POST", "/tag", map[string]any{"tags": []any{
+						map[string]any{"name": fmt.Sprintf("Shared%d.Mid.t%d", round, i)}}})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, r := range status {
+				if r.Status != 200 {
+					t.Fatalf("round %d, request %d: status %d: %s", round, i, r.Status, r.Body)
+				}
+			}
+		}
+	})
+}

@@ -59,6 +59,26 @@ func (q *Queries) CreateTag(ctx context.Context, t *Tag) error {
 		t.CreatedAt, t.UpdatedAt).Scan(&t.ID)
 }
 
+// CreateTagOrGet inserts t and sets its ID or, when a tag of that name
+// exists (created meanwhile by a concurrent transaction), reads that tag
+// into t instead.
+func (q *Queries) CreateTagOrGet(ctx context.Context, t *Tag) error {
+	err := q.QueryRow(ctx, `INSERT INTO tags (name, source, description, color, deleted, system_created, protected,
+		created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (name) DO NOTHING RETURNING id`,
+		t.Name, t.Source, t.Description, t.Color, t.Deleted, t.SystemCreated, t.Protected, t.CreatedBy,
+		t.CreatedAt, t.UpdatedAt).Scan(&t.ID)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	existing, err := q.GetTagByName(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	*t = *existing
+	return nil
+}
+
 // UpdateTag writes t's name, deleted flag and update time.
 func (q *Queries) UpdateTag(ctx context.Context, t *Tag) error {
 	res, err := q.Exec(ctx, `UPDATE tags SET name = $2, deleted = $3, updated_at = $4 WHERE id = $1`,

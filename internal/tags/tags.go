@@ -244,13 +244,14 @@ func Ensure(ctx context.Context, q *store.Queries, name string, createdBy *int64
 	var last *store.Tag
 	for _, n := range append(Ancestors(name), name) {
 		t, err := q.GetTagByName(ctx, n)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if errors.Is(err, store.ErrNotFound) {
+			// Another transaction may be creating the same tag (a parent
+			// shared by two new tags): take its tag rather than fail.
 			t = &store.Tag{Name: n, Source: SourceCurated, CreatedBy: createdBy, SystemCreated: system,
 				CreatedAt: now, UpdatedAt: now}
-			if err := q.CreateTag(ctx, t); err != nil {
-				return nil, err
-			}
+			err = q.CreateTagOrGet(ctx, t)
+		}
+		switch {
 		case err != nil:
 			return nil, err
 		case t.Deleted:
