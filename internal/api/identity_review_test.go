@@ -239,3 +239,20 @@ func TestConcurrentTagsShareANewParent(t *testing.T) {
 		}
 	})
 }
+
+// Path parameters are decoded once: a name holding "%41" is not "A".
+func TestPathParametersDecodeOnce(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Rate%41"}}})
+	var deleted []map[string]any
+	env.Admin(t, 200, "DELETE", "/tag/"+url.PathEscape("Rate%41"), nil).JSON(t, &deleted)
+	if len(deleted) != 1 || deleted[0]["name"] != "Rate%41" {
+		t.Fatalf("deleted %v", deleted)
+	}
+	// Encoded slashes still arrive whole.
+	env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "a/b%2F"}}})
+	env.Admin(t, 200, "DELETE", "/tag/"+url.PathEscape("a/b%2F"), nil).JSON(t, &deleted)
+	if len(deleted) != 1 || deleted[0]["name"] != "a/b%2F" {
+		t.Fatalf("deleted %v", deleted)
+	}
+}

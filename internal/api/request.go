@@ -30,8 +30,14 @@ type Request struct {
 }
 
 // Path returns a path parameter, URL-decoded (user ids arrive encoded).
+// The router matches the raw path only when the request's path has escapes
+// that decoding would lose (an encoded slash); otherwise its parameters are
+// decoded already and must not be decoded twice.
 func (r *Request) Path(name string) string {
 	v := chi.URLParam(r.Request, name)
+	if r.URL.RawPath == "" {
+		return v
+	}
 	if u, err := url.PathUnescape(v); err == nil {
 		return u
 	}
