@@ -256,3 +256,19 @@ func TestPathParametersDecodeOnce(t *testing.T) {
 		t.Fatalf("deleted %v", deleted)
 	}
 }
+
+// A value too long is reported on attributeValue, not on the name.
+func TestAttributeLimitsNameTheirField(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	env.NewUser(t, "attr@example.com")
+	long := strings.Repeat("v", 1025)
+	r := env.Admin(t, 422, "PUT", "/bim/iam/bim/user/attr@example.com/authorizations/Country/"+long, nil).Map(t)
+	v := r["validation"].([]any)
+	if len(v) != 1 || v[0].(map[string]any)["field"] != "attributeValue" {
+		t.Fatalf("validation: %v", v)
+	}
+	r = env.Admin(t, 422, "PUT", "/bim/iam/bim/user/attr@example.com/authorizations/"+strings.Repeat("n", 256)+"/x", nil).Map(t)
+	if v := r["validation"].([]any); len(v) != 1 || v[0].(map[string]any)["field"] != "attributeName" {
+		t.Fatalf("validation: %v", v)
+	}
+}
