@@ -272,3 +272,16 @@ func TestAttributeLimitsNameTheirField(t *testing.T) {
 		t.Fatalf("validation: %v", v)
 	}
 }
+
+// Readiness is public: when the store does not answer it says so without
+// the store's error, which names its address, database and user.
+func TestReadinessKeepsStoreErrorsToTheLog(t *testing.T) {
+	env := servertest.New(t, servertest.Postgres)
+	if err := env.App.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := env.Must(t, 503, "", "GET", "/readyz", nil).Map(t)
+	if r["status"] != "unavailable" || r["detail"] != "the store does not answer; the server log has the reason" {
+		t.Fatalf("readyz: %v", r)
+	}
+}

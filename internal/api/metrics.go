@@ -60,7 +60,11 @@ func (s *Server) healthRoutes() {
 	s.Handle(Op{Method: "GET", Path: "/readyz", Summary: "Readiness: the store answers", Tag: "operations",
 		Public: true, Response: healthBody{}}, func(r *Request) (any, error) {
 		if err := s.Ready(r.Context()); err != nil {
-			return Status{Code: http.StatusServiceUnavailable, Value: healthBody{Status: "unavailable", Detail: err.Error()}}, nil
+			// The route is public; the store's error names its host,
+			// database and user.
+			s.opts.Logger.Warn("not ready: the store does not answer", "error", err)
+			return Status{Code: http.StatusServiceUnavailable, Value: healthBody{Status: "unavailable",
+				Detail: "the store does not answer; the server log has the reason"}}, nil
 		}
 		return healthBody{Status: "ok", Version: s.opts.Version}, nil
 	})
