@@ -285,3 +285,21 @@ func TestReadinessKeepsStoreErrorsToTheLog(t *testing.T) {
 		t.Fatalf("readyz: %v", r)
 	}
 }
+
+// The database role a user queries as is theirs only when a USER_ADMIN says
+// so: a user claiming another's role would take it from them (a shared role
+// maps nobody) or have custos grant to a role they do not own.
+func TestOnlyAUserAdminMapsDatabaseRoles(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	defer noFallbacks(t, env)
+	_, key := env.NewUser(t, "mallory@example.com")
+	env.Admin(t, 200, "PUT", "/bim/iam/bim/user/mallory@example.com/profile", map[string]any{"sqlUser": "mallory"})
+	env.Must(t, 403, key, "PUT", "/bim/iam/bim/user/mallory@example.com/profile", map[string]any{"sqlUser": "alice"})
+	env.Must(t, 403, key, "PUT", "/bim/iam/bim/user/mallory@example.com/profile", map[string]any{"sqlUser": ""})
+	// The rest of the profile stays the user's, and sending the role back unchanged is fine.
+	prof := env.Must(t, 200, key, "PUT", "/bim/iam/bim/user/mallory@example.com/profile",
+		map[string]any{"sqlUser": "mallory", "location": "Lyon"}).Map(t)
+	if prof["sqlUser"] != "mallory" || prof["location"] != "Lyon" {
+		t.Fatalf("profile: %v", prof)
+	}
+}

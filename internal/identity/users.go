@@ -313,6 +313,12 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 			u.Email = *up.Email
 		}
 		sqlUserBefore := deref(u.SQLUser)
+		if up.SQLUser != nil && *up.SQLUser != sqlUserBefore && !p.Has(auth.UserAdmin) {
+			// Enforcement grants a user's access to this role: claiming
+			// someone else's would take it from them or grant to a role
+			// the user does not own.
+			return errs.Forbiddenf("only a USER_ADMIN can change the database role (sqlUser) a user queries as")
+		}
 		set(&u.Phone, up.Phone)
 		set(&u.About, up.About)
 		set(&u.Location, up.Location)
