@@ -303,3 +303,61 @@ func TestOnlyAUserAdminMapsDatabaseRoles(t *testing.T) {
 		t.Fatalf("profile: %v", prof)
 	}
 }
+
+// Text that no store can hold (bytes that are not UTF-8, NUL) in a path or
+// a query is a 400 naming the parameter, not a 500 from PostgreSQL.
+func TestParametersMustBeText(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		for _, path := range []string{"/tag/%FF", "/tag/a%00b", "/bim/iam/bim/user/%C3%28", "/bim/user?name=%FF",
+			"/tag?searchText=%00", "/audit?recordType=%FE"} {
+			method := "GET"
+			if strings.HasPrefix(path, "/tag/") {
+				method = "DELETE"
+			}
+			r := env.Must(t, 400, servertest.AdminKey, method, path, nil)
+			if !strings.Contains(string(r.Body), "UTF-8") {
+				t.Fatalf("%s: %s", path, r.Body)
+			}
+		}
+	})
+}
+
+// NUL characters in identity payloads are refused before the store, which
+// on PostgreSQL cannot hold them: 422 naming the field, 401 for a login,
+// 404 or 422 for a user named by reference.
+func TestIdentityPayloadsRefuseNUL(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		field := func(r *servertest.Response) string {
+			v := r.Map(t)["validation"].([]any)
+			return v[0].(map[string]any)["field"].(string)
+		}
+		r := env.Admin(t, 422, "POST", "/bim/iam/bim/user", map[string]any{"iamid": "bim", "userid": "a\x00b"})
+		if f := field(r); f != "userid" {
+			t.Fatalf("field %s", f)
+		}
+		r = env.Admin(t, 422, "POST", "/bim/iam/bim/user", map[string]any{"iamid": "bim", "userid": "ok@example.com",
+			"profile": map[string]any{"name": "N\x00"}})
+		if f := field(r); f != "profile.name" {
+			t.Fatalf("field %s", f)
+		}
+		env.Must(t, 401, "", "POST", "/bim/iam/bim/user/authenticate", map[string]any{"username": "x\x00", "password": "whatever-password"})
+		r = env.Admin(t, 422, "PUT", "/bim/iam/bim/user/admin/profile", map[string]any{"about": "\x00",
+			"preferences": map[string]any{"k": []any{"\x00"}}})
+		if f := field(r); f != "about" {
+			t.Fatalf("field %s", f)
+		}
+		r = env.Admin(t, 422, "POST", "/bim/group", map[string]any{"iamid": "bim", "name": "g\x00"})
+		if f := field(r); f != "name" {
+			t.Fatalf("field %s", f)
+		}
+		env.Admin(t, 200, "POST", "/bim/group", map[string]any{"iamid": "bim", "name": "g"})
+		env.Admin(t, 422, "POST", "/bim/group/1/user", map[string]any{"iamid": "bim", "userid": "a\x00"})
+		env.Admin(t, 422, "POST", "/bim/apikey", map[string]any{"name": "k\x00"})
+		env.Must(t, 404, "", "POST", "/bim/apikey/impersonate", map[string]any{"apikey": servertest.AdminKey, "userid": "a\x00"})
+		// Nothing was created.
+		users := env.Admin(t, 200, "GET", "/bim/user", nil).Map(t)
+		if users["count"].(float64) != 1 {
+			t.Fatalf("users: %v", users)
+		}
+	})
+}

@@ -214,6 +214,11 @@ func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password s
 		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
 	}
 	bad := errs.Unauthorizedf("invalid username or password")
+	if hasNUL(username) { // no user name holds one; the store could not even look
+		username = strings.ReplaceAll(username, "\x00", "\uFFFD")
+		CheckPassword(dummyHash, password)
+		return nil, s.authFailure(ctx, "password", &auth.Principal{Username: username, IAMID: iamid}, bad)
+	}
 	u, err := s.db.GetUserByName(ctx, iamid, strings.ToLower(strings.TrimSpace(username)))
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
@@ -373,6 +378,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *str
 	}
 	if name != nil && len(*name) > 255 {
 		return nil, errs.Field("name", errs.CodeInvalid, "name must be at most 255 characters")
+	}
+	if name != nil && hasNUL(*name) {
+		return nil, errs.Field("name", errs.CodeInvalid, "name must not contain NUL characters")
 	}
 	raw := secret.NewCredential(16)
 	k := &store.APIKey{UserID: p.UserID, Name: optional(name), KeyHash: secret.HashCredential(raw), ProjectID: projectID,

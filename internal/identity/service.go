@@ -68,6 +68,9 @@ func resolveUser(ctx context.Context, q *store.Queries, iamid, ref string) (*sto
 	if iamid != BuiltinIAM {
 		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
 	}
+	if hasNUL(ref) { // no user name holds one; the store could not even look
+		return nil, errs.NotFoundf("user %q of identity manager %q does not exist", ref, iamid)
+	}
 	u, err := q.GetUserByName(ctx, iamid, strings.ToLower(ref))
 	if errors.Is(err, store.ErrNotFound) {
 		if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {

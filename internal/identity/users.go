@@ -149,6 +149,9 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 	}
 	in.UserID = strings.ToLower(strings.TrimSpace(in.UserID))
 	problems.Require("userid", in.UserID)
+	noNUL(&problems, "userid", in.UserID)
+	noNUL(&problems, "profile.name", in.Name)
+	noNUL(&problems, "profile.email", in.Email)
 	if len(in.UserID) > 255 {
 		problems.Add("userid", errs.CodeInvalid, "userid must be at most 255 characters")
 	}
@@ -283,6 +286,16 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 	if up.SQLUser != nil && len(*up.SQLUser) > 63 {
 		problems.Add("sqlUser", errs.CodeInvalid, "sqlUser must be at most 63 bytes (a database role name)")
 	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"name", up.Name}, {"email", up.Email}, {"phone", up.Phone}, {"about", up.About}, {"location", up.Location},
+		{"organization", up.Organization}, {"position", up.Position}, {"sqlUser", up.SQLUser}} {
+		noNULIn(&problems, f.name, f.v)
+	}
+	noNULInJSON(&problems, "externalUserIds", up.ExternalUserIDs)
+	noNULInJSON(&problems, "preferences", up.Preferences)
+	noNULInJSON(&problems, "scim", up.SCIM)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
