@@ -35,8 +35,20 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
+	method = metricMethod(method)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// metricMethod bounds the method label: a client may send any token as the
+// method, and every distinct label value is a time series kept forever.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 func (s *Server) healthRoutes() {
@@ -48,7 +60,11 @@ func (s *Server) healthRoutes() {
 	s.Handle(Op{Method: "GET", Path: "/readyz", Summary: "Readiness: the store answers", Tag: "operations",
 		Public: true, Response: healthBody{}}, func(r *Request) (any, error) {
 		if err := s.Ready(r.Context()); err != nil {
-			return Status{Code: http.StatusServiceUnavailable, Value: healthBody{Status: "unavailable", Detail: err.Error()}}, nil
+			// The route is public; the store's error names its host,
+			// database and user.
+			s.opts.Logger.Warn("not ready: the store does not answer", "error", err)
+			return Status{Code: http.StatusServiceUnavailable, Value: healthBody{Status: "unavailable",
+				Detail: "the store does not answer; the server log has the reason"}}, nil
 		}
 		return healthBody{Status: "ok", Version: s.opts.Version}, nil
 	})

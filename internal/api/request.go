@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"sigs.k8s.io/yaml"
@@ -30,12 +31,39 @@ type Request struct {
 }
 
 // Path returns a path parameter, URL-decoded (user ids arrive encoded).
+// The router matches the raw path only when the request's path has escapes
+// that decoding would lose (an encoded slash); otherwise its parameters are
+// decoded already and must not be decoded twice.
 func (r *Request) Path(name string) string {
 	v := chi.URLParam(r.Request, name)
+	if r.URL.RawPath == "" {
+		return v
+	}
 	if u, err := url.PathUnescape(v); err == nil {
 		return u
 	}
 	return v
+}
+
+// checkText refuses path and query parameters that are not text a store
+// can hold: bytes that are not UTF-8, or NUL, which PostgreSQL rejects.
+func (r *Request) checkText() error {
+	bad := func(v string) bool { return !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 }
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		for _, name := range rc.URLParams.Keys {
+			if bad(r.Path(name)) {
+				return errs.BadRequestf("path parameter %s must be UTF-8 text without NUL characters", name)
+			}
+		}
+	}
+	for name, values := range r.URL.Query() {
+		for _, v := range values {
+			if bad(name) || bad(v) {
+				return errs.BadRequestf("query parameter %q must be UTF-8 text without NUL characters", strings.ToValidUTF8(name, "?"))
+			}
+		}
+	}
+	return nil
 }
 
 // PathInt returns a numeric path parameter or a 400 naming it.

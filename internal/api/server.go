@@ -132,6 +132,10 @@ func (s *Server) Handle(op Op, h Handler) {
 
 func (s *Server) serve(w http.ResponseWriter, hr *http.Request, op *Op, h Handler) {
 	req := &Request{Request: hr, W: w, server: s, op: op}
+	if err := req.checkText(); err != nil {
+		s.writeError(w, hr, err)
+		return
+	}
 	if !op.Public {
 		p, err := s.Identity.Authenticate(hr.Context(), hr.Header.Get("Authorization"))
 		if err != nil {

@@ -94,6 +94,28 @@ sources:
 	s.done()
 }
 
+// TestContractCloneKeepsServerTextLiteral: text from the server that looks
+// like a placeholder is saved back as the same text; it never reads the
+// environment or the files of the machine that saves it.
+func TestContractCloneKeepsServerTextLiteral(t *testing.T) {
+	s := newContract(t)
+	c := s.cli()
+	dir := filepath.Join(t.TempDir(), "tenant")
+	purpose := `{"name":"Sneaky","description":"{{EnvVar \"SECRET\"}} {{ReadFile \"/etc/hostname\"}} {{ alone"}`
+	s.on(
+		expect{method: "GET", path: "/api/v2/data", answer: `[]`},
+		expect{method: "GET", path: "/api/v2/policy", answer: `[]`},
+		expect{method: "GET", path: "/api/v2/project", answer: `[]`},
+		expect{method: "GET", path: "/api/v2/purpose", answer: `[` + purpose + `]`},
+	)
+	c.ok("clone", dir)
+	s.done()
+	c.env["SECRET"] = "hunter2"
+	s.on(expect{method: "POST", path: "/api/v2/purpose", body: purpose, answer: `{}`})
+	c.ok("purpose", "save", filepath.Join(dir, "purpose", "Sneaky.yaml"))
+	s.done()
+}
+
 // TestBadInputSendsNothing: each mistake is one clear line with the right
 // exit code, and the stand-in server sees no request at all.
 func TestBadInputSendsNothing(t *testing.T) {

@@ -373,7 +373,7 @@ func sourcesTagged(ctx context.Context, q *store.Queries, name string) ([]int64,
 	prefix := name + "."
 	rows, err := q.Query(ctx, `SELECT DISTINCT m.model_type, m.model_id FROM model_tags m JOIN tags t ON t.id = m.tag_id
 		WHERE m.model_type IN ('datasource', 'column') AND (t.name = $1 OR SUBSTR(t.name, 1, $2) = $3)`,
-		name, len(prefix), prefix)
+		name, store.TextLen(prefix), prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -33,8 +33,11 @@ func (s *Service) ChangeAttribute(ctx context.Context, p *auth.Principal, iamid,
 	if add {
 		problems.Require("attributeValue", value)
 	}
-	if len(name) > 255 || len(value) > 1024 {
-		problems.Add("attributeName", errs.CodeInvalid, "attribute names are at most 255 and values 1024 characters")
+	if len(name) > 255 {
+		problems.Add("attributeName", errs.CodeInvalid, "attribute names are at most 255 characters")
+	}
+	if len(value) > 1024 {
+		problems.Add("attributeValue", errs.CodeInvalid, "attribute values are at most 1024 characters")
 	}
 	if err := problems.Err(); err != nil {
 		return nil, err

@@ -102,6 +102,11 @@ func (s *Service) tokenPrincipal(ctx context.Context, t *store.Token) (*auth.Pri
 	if err != nil {
 		return nil, err
 	}
+	// Permissions change after the token is issued: the rules of
+	// impersonation hold on every use, not only when it began.
+	if err := mayImpersonate(owner, acting); err != nil {
+		return nil, errs.Unauthorizedf("the impersonation token is no longer valid: %s", errs.As(err).Message)
+	}
 	acting.TokenID = &t.ID
 	acting.ProjectID = t.ProjectID
 	acting.Impersonator = owner
@@ -209,6 +214,11 @@ func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password s
 		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
 	}
 	bad := errs.Unauthorizedf("invalid username or password")
+	if hasNUL(username) { // no user name holds one; the store could not even look
+		username = strings.ReplaceAll(username, "\x00", "\uFFFD")
+		CheckPassword(dummyHash, password)
+		return nil, s.authFailure(ctx, "password", &auth.Principal{Username: username, IAMID: iamid}, bad)
+	}
 	u, err := s.db.GetUserByName(ctx, iamid, strings.ToLower(strings.TrimSpace(username)))
 	if errors.Is(err, store.ErrNotFound) {
 		CheckPassword(dummyHash, password)
@@ -225,9 +235,9 @@ func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password s
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		now := store.Now()
-		u.LastLogin = &now
-		if err := tx.UpdateUser(ctx, u); err != nil {
+		// u was read before the transaction: write only the login, so that
+		// a change made meanwhile (disabling, a new password) stands.
+		if err := tx.SetLastLogin(ctx, u.ID, store.Now()); err != nil {
 			return err
 		}
 		var err error
@@ -274,11 +284,8 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 	if err != nil {
 		return nil, errs.Conflictf("user %q cannot be impersonated: %v", target.UserID, err)
 	}
-	for _, perm := range acting.Permissions {
-		if !owner.Has(perm) {
-			return nil, s.authFailure(ctx, "impersonate", owner,
-				errs.Forbiddenf("user %q holds %s, which you do not; impersonation cannot widen your permissions", target.UserID, perm))
-		}
+	if err := mayImpersonate(owner, acting); err != nil {
+		return nil, s.authFailure(ctx, "impersonate", owner, err)
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -293,6 +300,22 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 			Actor: acting, TargetType: "user", TargetID: idString(target.ID)})
 	})
 	return out, err
+}
+
+// mayImpersonate checks that owner may act as acting: owner holds
+// IMPERSONATE_USER and every permission of acting, so that impersonation
+// never widens what owner can do.
+func mayImpersonate(owner, acting *auth.Principal) error {
+	if err := owner.Require(auth.ImpersonateUser); err != nil {
+		return err
+	}
+	for _, perm := range acting.Permissions {
+		if !owner.Has(perm) {
+			return errs.Forbiddenf("user %q holds %s, which %q does not; impersonation cannot widen permissions",
+				acting.Username, perm, owner.Username)
+		}
+	}
+	return nil
 }
 
 // TokenDetails describes a bearer token.
@@ -356,6 +379,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *str
 	if name != nil && len(*name) > 255 {
 		return nil, errs.Field("name", errs.CodeInvalid, "name must be at most 255 characters")
 	}
+	if name != nil && hasNUL(*name) {
+		return nil, errs.Field("name", errs.CodeInvalid, "name must not contain NUL characters")
+	}
 	raw := secret.NewCredential(16)
 	k := &store.APIKey{UserID: p.UserID, Name: optional(name), KeyHash: secret.HashCredential(raw), ProjectID: projectID,
 		CreatedAt: store.Now()}
@@ -382,26 +408,6 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *str
 		return nil, err
 	}
 	return &NewAPIKey{Key: raw, Record: k}, nil
-}
-
-// CreateAPIKeyFor creates a key for a user without a caller; it serves the
-// first start, which prints the bootstrap administrator's key. When raw is
-// given (CUSTOS_ADMIN_API_KEY) it becomes the key.
-func (s *Service) CreateAPIKeyFor(ctx context.Context, userID int64, name, raw string) (string, error) {
-	if raw == "" {
-		raw = secret.NewCredential(16)
-	} else if len(raw) < 16 {
-		return "", errors.New("an administrator API key must be at least 16 characters")
-	}
-	k := &store.APIKey{UserID: userID, Name: &name, KeyHash: secret.HashCredential(raw), CreatedAt: store.Now()}
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateAPIKey(ctx, k); err != nil {
-			return err
-		}
-		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "apiKey", Action: "create", Success: true,
-			TargetType: "apikey", TargetID: idString(k.ID), Actor: &auth.Principal{UserID: userID, Username: "custos", IAMID: BuiltinIAM}})
-	})
-	return raw, err
 }
 
 // APIKeys lists a user's keys (never the keys themselves). Users list their

@@ -64,6 +64,9 @@ func validateGroup(in GroupInput, creating bool) error {
 	if in.Name != nil && strings.TrimSpace(*in.Name) == "" {
 		problems.Add("name", errs.CodeRequired, "name must not be empty")
 	}
+	noNULIn(&problems, "name", in.Name)
+	noNULIn(&problems, "email", in.Email)
+	noNULIn(&problems, "description", in.Description)
 	return problems.Err()
 }
 

@@ -68,6 +68,9 @@ func resolveUser(ctx context.Context, q *store.Queries, iamid, ref string) (*sto
 	if iamid != BuiltinIAM {
 		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
 	}
+	if hasNUL(ref) { // no user name holds one; the store could not even look
+		return nil, errs.NotFoundf("user %q of identity manager %q does not exist", ref, iamid)
+	}
 	u, err := q.GetUserByName(ctx, iamid, strings.ToLower(ref))
 	if errors.Is(err, store.ErrNotFound) {
 		if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
@@ -83,12 +86,47 @@ func resolveUser(ctx context.Context, q *store.Queries, iamid, ref string) (*sto
 	return u, err
 }
 
+// lockUser is resolveUser for a change inside a transaction: it reads the
+// user again holding its row (store.LockUser), so that concurrent changes to
+// one user apply one after the other rather than undo each other.
+func lockUser(ctx context.Context, q *store.Queries, iamid, ref string) (*store.User, error) {
+	u, err := resolveUser(ctx, q, iamid, ref)
+	if err != nil {
+		return nil, err
+	}
+	locked, err := q.LockUser(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.NotFoundf("user %q of identity manager %q does not exist", ref, iamid)
+	}
+	return locked, err
+}
+
 // requireSelfOr allows the user themself or a holder of perm.
 func requireSelfOr(p *auth.Principal, userID int64, perm string) error {
 	if p.Is(userID) {
 		return nil
 	}
 	return p.Require(perm)
+}
+
+// requireAdminFor refuses a change to another user who holds ADMIN unless
+// the caller is an ADMIN too: only an ADMIN grants or revokes ADMIN, so a
+// USER_ADMIN must not take over an ADMIN's account by setting its password,
+// nor take ADMIN away by disabling or deleting its holder.
+func requireAdminFor(ctx context.Context, q *store.Queries, p *auth.Principal, u *store.User) error {
+	if p.Is(u.ID) || p.Has(auth.Admin) {
+		return nil
+	}
+	perms, err := q.UserPermissions(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, perm := range perms[u.ID] {
+		if perm == auth.Admin {
+			return errs.Forbiddenf("user %q holds ADMIN: only an ADMIN can change their password, disable or delete them", u.UserID)
+		}
+	}
+	return nil
 }
 
 // guardLastAdmin refuses a change that would leave no enabled ADMIN.
@@ -101,6 +139,11 @@ func guardLastAdmin(ctx context.Context, q *store.Queries, u *store.User, perms 
 	}
 	if !has || u.Disabled {
 		return nil
+	}
+	// Two transactions each taking ADMIN from one of the last two holders
+	// must not both see the other still holding it.
+	if err := q.Serialize(ctx, "custos.lastAdmin"); err != nil {
+		return err
 	}
 	n, err := q.CountUsersWithPermission(ctx, auth.Admin)
 	if err != nil {

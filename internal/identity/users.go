@@ -11,6 +11,7 @@ import (
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/secret"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -148,6 +149,9 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 	}
 	in.UserID = strings.ToLower(strings.TrimSpace(in.UserID))
 	problems.Require("userid", in.UserID)
+	noNUL(&problems, "userid", in.UserID)
+	noNUL(&problems, "profile.name", in.Name)
+	noNUL(&problems, "profile.email", in.Email)
 	if len(in.UserID) > 255 {
 		problems.Add("userid", errs.CodeInvalid, "userid must be at most 255 characters")
 	}
@@ -194,9 +198,17 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 	return out, err
 }
 
-// CreateBootstrapAdmin creates the first administrator with every permission.
-// It is used once, when the store has no users.
-func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid string) (*store.User, error) {
+// CreateBootstrapAdmin creates the first administrator with every
+// permission and an API key, returning the key; it is used once, when the
+// store has no users. When rawKey is given (CUSTOS_ADMIN_API_KEY) it becomes
+// the key. User and key are created together, so that a failed first start
+// cannot leave an administrator nobody can log in as.
+func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid, rawKey string) (*store.User, string, error) {
+	if rawKey == "" {
+		rawKey = secret.NewCredential(16)
+	} else if len(rawKey) < 16 {
+		return nil, "", errors.New("an administrator API key must be at least 16 characters")
+	}
 	now := store.Now()
 	u := &store.User{IAMID: BuiltinIAM, UserID: strings.ToLower(userid), Name: "Administrator", CreatedAt: now, UpdatedAt: now}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -206,10 +218,23 @@ func (s *Service) CreateBootstrapAdmin(ctx context.Context, userid string) (*sto
 		if err := tx.SetUserPermissions(ctx, u.ID, auth.AllPermissions); err != nil {
 			return err
 		}
-		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "userCreate", Action: "bootstrap", Success: true,
-			TargetType: "user", TargetID: idString(u.ID), Actor: &auth.Principal{Username: "custos", IAMID: BuiltinIAM}})
+		actor := &auth.Principal{Username: "custos", IAMID: BuiltinIAM}
+		if err := audit.Write(ctx, &tx.Queries, audit.Event{Type: "userCreate", Action: "bootstrap", Success: true,
+			TargetType: "user", TargetID: idString(u.ID), Actor: actor}); err != nil {
+			return err
+		}
+		name := "bootstrap"
+		k := &store.APIKey{UserID: u.ID, Name: &name, KeyHash: secret.HashCredential(rawKey), CreatedAt: now}
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return audit.Write(ctx, &tx.Queries, audit.Event{Type: "apiKey", Action: "create", Success: true,
+			TargetType: "apikey", TargetID: idString(k.ID), Actor: actor})
 	})
-	return u, err
+	if err != nil {
+		return nil, "", err
+	}
+	return u, rawKey, nil
 }
 
 // User returns the view of one user. Users see themselves; USER_ADMIN sees anyone.
@@ -261,12 +286,22 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 	if up.SQLUser != nil && len(*up.SQLUser) > 63 {
 		problems.Add("sqlUser", errs.CodeInvalid, "sqlUser must be at most 63 bytes (a database role name)")
 	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"name", up.Name}, {"email", up.Email}, {"phone", up.Phone}, {"about", up.About}, {"location", up.Location},
+		{"organization", up.Organization}, {"position", up.Position}, {"sqlUser", up.SQLUser}} {
+		noNULIn(&problems, f.name, f.v)
+	}
+	noNULInJSON(&problems, "externalUserIds", up.ExternalUserIDs)
+	noNULInJSON(&problems, "preferences", up.Preferences)
+	noNULInJSON(&problems, "scim", up.SCIM)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	var out *UserView
 	err := s.write(ctx, audit.Event{Type: "userProfileUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
@@ -291,6 +326,12 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 			u.Email = *up.Email
 		}
 		sqlUserBefore := deref(u.SQLUser)
+		if up.SQLUser != nil && *up.SQLUser != sqlUserBefore && !p.Has(auth.UserAdmin) {
+			// Enforcement grants a user's access to this role: claiming
+			// someone else's would take it from them or grant to a role
+			// the user does not own.
+			return errs.Forbiddenf("only a USER_ADMIN can change the database role (sqlUser) a user queries as")
+		}
 		set(&u.Phone, up.Phone)
 		set(&u.About, up.About)
 		set(&u.Location, up.Location)
@@ -335,12 +376,15 @@ func (s *Service) SetPassword(ctx context.Context, p *auth.Principal, iamid, ref
 		return errs.Field("password", errs.CodeInvalid, "password must be at least 8 characters")
 	}
 	return s.write(ctx, audit.Event{Type: "userPasswordUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
 		ev.TargetID = idString(u.ID)
 		if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
+			return err
+		}
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
 			return err
 		}
 		if p.Is(u.ID) || original != "" {
@@ -366,11 +410,14 @@ func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref
 		action = "disable"
 	}
 	err := s.write(ctx, audit.Event{Type: "userUpdate", Action: action, TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}
 		ev.TargetID = idString(u.ID)
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+			return err
+		}
 		if disabled && !u.Disabled {
 			perms, err := tx.UserPermissions(ctx, u.ID)
 			if err != nil {
@@ -401,13 +448,16 @@ func (s *Service) DeleteUser(ctx context.Context, p *auth.Principal, ref string)
 	}
 	var out *store.User
 	err := s.write(ctx, audit.Event{Type: "userDelete", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, BuiltinIAM, ref)
+		u, err := lockUser(ctx, &tx.Queries, BuiltinIAM, ref)
 		if err != nil {
 			return err
 		}
 		ev.TargetID = idString(u.ID)
 		if p.Is(u.ID) {
 			return errs.Conflictf("you cannot delete yourself")
+		}
+		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+			return err
 		}
 		perms, err := tx.UserPermissions(ctx, u.ID)
 		if err != nil {
@@ -523,7 +573,7 @@ func (s *Service) ChangePermissions(ctx context.Context, p *auth.Principal, iami
 	}
 	var out *UserView
 	err := s.write(ctx, audit.Event{Type: "userPermissionsUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := resolveUser(ctx, &tx.Queries, iamid, ref)
+		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
 		if err != nil {
 			return err
 		}

@@ -170,3 +170,38 @@ func TestARunnerLeavesOtherRunnersJobsAlone(t *testing.T) {
 		}
 	})
 }
+
+// The reaper resumes or fails a job only while its lease is still out: a
+// worker that renewed it after the reaper looked keeps its job, which must
+// never run twice at once.
+func TestReaperLeavesARenewedLeaseAlone(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		id := enqueue(t, db, "slow", nil)
+		now := store.Now()
+		if _, err := db.ClaimJob(ctx, []string{"slow"}, "worker", now, now.Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		stale, err := db.ExpiredLeases(ctx, now)
+		if err != nil || len(stale) != 1 {
+			t.Fatalf("expired leases: %v %v", stale, err)
+		}
+		// The worker renews between the reaper's look and its decision.
+		if ok, err := db.RenewLease(ctx, id, "worker", now.Add(30*time.Second)); err != nil || !ok {
+			t.Fatalf("renew: %v %v", ok, err)
+		}
+		if err := db.RequeueJob(ctx, id, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FailJob(ctx, id, "interrupted", now); err != nil {
+			t.Fatal(err)
+		}
+		j, err := db.GetJob(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != store.JobActive || j.LeaseOwner == nil || *j.LeaseOwner != "worker" {
+			t.Fatalf("a renewed job was taken from its worker: state %s, owner %v", j.State, j.LeaseOwner)
+		}
+	})
+}

@@ -134,15 +134,11 @@ func (a *App) bootstrap(ctx context.Context) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	admin, err := a.Identity.CreateBootstrapAdmin(ctx, "admin")
+	_, key, err := a.Identity.CreateBootstrapAdmin(ctx, "admin", a.Config.AdminAPIKey)
 	if store.IsUniqueViolation(err) {
 		return nil // another server sharing the store created it first
 	} else if err != nil {
 		return fmt.Errorf("create the administrator: %w", err)
-	}
-	key, err := a.Identity.CreateAPIKeyFor(ctx, admin.ID, "bootstrap", a.Config.AdminAPIKey)
-	if err != nil {
-		return fmt.Errorf("create the administrator's API key: %w", err)
 	}
 	a.AdminKey = key
 	return nil

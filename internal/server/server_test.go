@@ -127,3 +127,26 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		t.Fatal("the server still answers after shutdown")
 	}
 }
+
+// The administrator and their key are created together: a first start that
+// fails to create the key leaves no administrator behind, so the next
+// start creates both instead of leaving a store nobody can log in to.
+func TestFirstStartCreatesAdminWithItsKeyOrNothing(t *testing.T) {
+	ctx := context.Background()
+	cfg := Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.AdminAPIKey = "short"
+	if app, err := New(ctx, cfg, io.Discard); err == nil {
+		app.Close()
+		t.Fatal("a CUSTOS_ADMIN_API_KEY shorter than 16 characters must be refused")
+	}
+	cfg.AdminAPIKey = "a-long-enough-admin-key"
+	app, err := New(ctx, cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.Identity.Authenticate(ctx, "a-long-enough-admin-key"); err != nil {
+		t.Fatalf("the administrator cannot log in after a failed first start: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // This file holds the catalog's searches and bulk operations: data source
@@ -246,7 +245,7 @@ func (q *Queries) SearchDataSources(ctx context.Context, f DataSourceFilter) ([]
 	if len(f.Tags) > 0 {
 		var tc []string
 		for _, t := range f.Tags {
-			tc = append(tc, `t.name = `+a.Add(t)+` OR SUBSTR(t.name, 1, `+a.Add(utf8.RuneCountInString(t)+1)+`) = `+a.Add(t+"."))
+			tc = append(tc, `t.name = `+a.Add(t)+` OR SUBSTR(t.name, 1, `+a.Add(TextLen(t)+1)+`) = `+a.Add(t+"."))
 		}
 		conds = append(conds, `EXISTS (SELECT 1 FROM model_tags m JOIN tags t ON t.id = m.tag_id WHERE (`+
 			strings.Join(tc, " OR ")+`) AND ((m.model_type = 'datasource' AND m.model_id = `+castText(q.backend, "d.id")+`)

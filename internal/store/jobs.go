@@ -159,17 +159,20 @@ func (q *Queries) ExpiredLeases(ctx context.Context, now time.Time) ([]*Job, err
 	return out, rows.Err()
 }
 
-// RequeueJob puts an interrupted job back to be run again.
+// RequeueJob puts an interrupted job back to be run again: an active job
+// whose lease ran out before now. A lease renewed since ExpiredLeases saw it
+// keeps its job, which must not run twice at once.
 func (q *Queries) RequeueJob(ctx context.Context, id string, now time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE jobs SET state = 'retry', lease_owner = NULL, lease_expires = NULL, updated_at = $2
-		WHERE id = $1 AND state = 'active'`, id, now)
+		WHERE id = $1 AND state = 'active' AND lease_expires < $2`, id, now)
 	return err
 }
 
-// FailJob marks a job failed whoever holds it.
+// FailJob marks an interrupted job failed: an active job whose lease ran
+// out before now, whoever held it.
 func (q *Queries) FailJob(ctx context.Context, id, output string, now time.Time) error {
 	_, err := q.Exec(ctx, `UPDATE jobs SET state = 'failed', output = $2, finished_at = $3, updated_at = $3,
-		lease_owner = NULL, lease_expires = NULL WHERE id = $1 AND state NOT IN ('completed', 'failed', 'cancelled')`,
+		lease_owner = NULL, lease_expires = NULL WHERE id = $1 AND state = 'active' AND lease_expires < $3`,
 		id, output, now)
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // JSON is a column holding a JSON document (TEXT on SQLite, JSONB on
@@ -82,6 +83,10 @@ func LikePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + strings.ToLower(r.Replace(s)) + "%"
 }
+
+// TextLen is the length of s as SQL's SUBSTR and LENGTH count it on both
+// backends: in characters, not bytes.
+func TextLen(s string) int { return utf8.RuneCountInString(s) }
 
 // Args accumulates query arguments and hands out their placeholders, for
 // queries whose WHERE clauses are built from optional filters.

@@ -11,22 +11,30 @@ import (
 // safely between goroutines. The cache is bounded: queries built from
 // optional filters have many shapes, and once it is full further queries run
 // unprepared (evicting would close statements other goroutines may be using).
+//
+// A query's first use runs unprepared while the statement is prepared in
+// the background: preparing takes a connection of its own, and on SQLite
+// every connection may be held by transactions waiting for the write lock of
+// the very transaction whose query asks, so neither that query nor the
+// cache's lock may wait for it.
 type stmtCache struct {
-	db    *sql.DB
-	mu    sync.RWMutex
-	stmts map[string]*sql.Stmt
+	db      *sql.DB
+	mu      sync.RWMutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool // being prepared
+	closed  bool
 }
 
 const stmtCacheSize = 512
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}}
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
-// get returns the statement for query, preparing it on first use; nil when
-// it cannot be prepared (the caller then runs the query unprepared, which
-// reports the error).
-func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+// get returns the statement for query, or nil when it is not prepared yet
+// (the caller then runs the query unprepared, which also reports any error
+// in it).
+func (c *stmtCache) get(_ context.Context, query string) *sql.Stmt {
 	c.mu.RLock()
 	st := c.stmts[query]
 	c.mu.RUnlock()
@@ -35,24 +43,34 @@ func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.stmts[query]; st != nil {
+	if st := c.stmts[query]; st != nil || c.closed || c.pending[query] || len(c.stmts)+len(c.pending) >= stmtCacheSize {
 		return st
 	}
-	st, err := c.db.PrepareContext(ctx, query)
+	c.pending[query] = true
+	go c.prepare(query)
+	return nil
+}
+
+// prepare prepares query for the cache; it holds no lock while it waits.
+func (c *stmtCache) prepare(query string) {
+	st, err := c.db.Prepare(query)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, query)
 	if err != nil {
-		return nil
+		return
 	}
-	if len(c.stmts) >= stmtCacheSize {
+	if c.closed {
 		st.Close()
-		return nil
+		return
 	}
 	c.stmts[query] = st
-	return st
 }
 
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)

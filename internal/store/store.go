@@ -165,6 +165,22 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return nil
 }
 
+// Serialize makes the transactions that call it with the same name run
+// that part one at a time, until each ends: on PostgreSQL, whose default
+// isolation lets two transactions check an invariant over many rows at
+// once and both break it, it takes a transaction-scoped advisory lock.
+// SQLite transactions already hold the database's write lock.
+func (q *Queries) Serialize(ctx context.Context, name string) error {
+	if q.backend != Postgres {
+		return nil
+	}
+	if q.tx == nil {
+		return errors.New("store: Serialize needs a transaction")
+	}
+	_, err := q.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))`, name)
+	return err
+}
+
 func retryable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01") ||

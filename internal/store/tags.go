@@ -59,6 +59,26 @@ func (q *Queries) CreateTag(ctx context.Context, t *Tag) error {
 		t.CreatedAt, t.UpdatedAt).Scan(&t.ID)
 }
 
+// CreateTagOrGet inserts t and sets its ID or, when a tag of that name
+// exists (created meanwhile by a concurrent transaction), reads that tag
+// into t instead.
+func (q *Queries) CreateTagOrGet(ctx context.Context, t *Tag) error {
+	err := q.QueryRow(ctx, `INSERT INTO tags (name, source, description, color, deleted, system_created, protected,
+		created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (name) DO NOTHING RETURNING id`,
+		t.Name, t.Source, t.Description, t.Color, t.Deleted, t.SystemCreated, t.Protected, t.CreatedBy,
+		t.CreatedAt, t.UpdatedAt).Scan(&t.ID)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	existing, err := q.GetTagByName(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	*t = *existing
+	return nil
+}
+
 // UpdateTag writes t's name, deleted flag and update time.
 func (q *Queries) UpdateTag(ctx context.Context, t *Tag) error {
 	res, err := q.Exec(ctx, `UPDATE tags SET name = $2, deleted = $3, updated_at = $4 WHERE id = $1`,
@@ -93,7 +113,13 @@ func (q *Queries) TagsByName(ctx context.Context, names []string) (map[string]*T
 // TagDescendants returns the live tags strictly below name in the hierarchy.
 func (q *Queries) TagDescendants(ctx context.Context, name string) ([]*Tag, error) {
 	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2
-		ORDER BY name`, len(name)+1, name+"."))
+		ORDER BY name`, TextLen(name)+1, name+"."))
+}
+
+// DeletedTagsAt returns the deleted tags named name or below it.
+func (q *Queries) DeletedTagsAt(ctx context.Context, name string) ([]*Tag, error) {
+	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = TRUE AND (name = $1
+		OR SUBSTR(name, 1, $2) = $3) ORDER BY name`, name, TextLen(name)+1, name+"."))
 }
 
 // TagFilter narrows a tag search.
@@ -127,7 +153,7 @@ func (q *Queries) SearchTags(ctx context.Context, f TagFilter) ([]*Tag, error) {
 		conds = append(conds, `deleted = FALSE`)
 	}
 	for _, h := range f.ExcludedHierarchies {
-		conds = append(conds, `name <> `+a.Add(h)+` AND SUBSTR(name, 1, `+a.Add(len(h)+1)+`) <> `+a.Add(h+"."))
+		conds = append(conds, `name <> `+a.Add(h)+` AND SUBSTR(name, 1, `+a.Add(TextLen(h)+1)+`) <> `+a.Add(h+"."))
 	}
 	query := `SELECT ` + tagColumns + ` FROM tags` + Where(conds) + ` ORDER BY name`
 	if f.Limit > 0 {

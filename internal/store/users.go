@@ -64,13 +64,21 @@ func (q *Queries) CreateUser(ctx context.Context, u *User) error {
 		u.CurrentProjectID, u.LastLogin, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
 }
 
-// UpdateUser writes every mutable field of u.
+// UpdateUser writes u's profile, password, disabled flag and update time.
+// The current project and the last login have writers of their own (the
+// projects service, SetLastLogin), so that a u read earlier cannot undo them.
 func (q *Queries) UpdateUser(ctx context.Context, u *User) error {
 	res, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, disabled = $3, name = $4, email = $5, phone = $6,
 		about = $7, location = $8, organization = $9, position = $10, sql_user = $11, external_user_ids = $12,
-		preferences = $13, scim = $14, current_project_id = $15, last_login = $16, updated_at = $17 WHERE id = $1`,
+		preferences = $13, scim = $14, updated_at = $15 WHERE id = $1`,
 		u.ID, u.PasswordHash, u.Disabled, u.Name, u.Email, u.Phone, u.About, u.Location, u.Organization,
-		u.Position, u.SQLUser, u.ExternalUserIDs, u.Preferences, u.SCIM, u.CurrentProjectID, u.LastLogin, u.UpdatedAt)
+		u.Position, u.SQLUser, u.ExternalUserIDs, u.Preferences, u.SCIM, u.UpdatedAt)
+	return affectedOne(res, err)
+}
+
+// SetLastLogin records a user's login.
+func (q *Queries) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+	res, err := q.Exec(ctx, `UPDATE users SET last_login = $2 WHERE id = $1`, id, at)
 	return affectedOne(res, err)
 }
 
@@ -86,6 +94,18 @@ func (q *Queries) DeleteUser(ctx context.Context, id int64) error {
 // GetUser returns the user with the given id.
 func (q *Queries) GetUser(ctx context.Context, id int64) (*User, error) {
 	return scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// LockUser reads a user for a change that depends on what it reads: on
+// PostgreSQL the row stays locked until the transaction ends, so that two
+// changes to one user cannot both start from the same state (SQLite
+// transactions already hold the database's write lock).
+func (q *Queries) LockUser(ctx context.Context, id int64) (*User, error) {
+	query := `SELECT ` + userColumns + ` FROM users WHERE id = $1`
+	if q.backend == Postgres {
+		query += ` FOR UPDATE`
+	}
+	return scanUser(q.QueryRow(ctx, query, id))
 }
 
 // GetUserByName returns the user with the given IAM and user id.

@@ -244,13 +244,14 @@ func Ensure(ctx context.Context, q *store.Queries, name string, createdBy *int64
 	var last *store.Tag
 	for _, n := range append(Ancestors(name), name) {
 		t, err := q.GetTagByName(ctx, n)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if errors.Is(err, store.ErrNotFound) {
+			// Another transaction may be creating the same tag (a parent
+			// shared by two new tags): take its tag rather than fail.
 			t = &store.Tag{Name: n, Source: SourceCurated, CreatedBy: createdBy, SystemCreated: system,
 				CreatedAt: now, UpdatedAt: now}
-			if err := q.CreateTag(ctx, t); err != nil {
-				return nil, err
-			}
+			err = q.CreateTagOrGet(ctx, t)
+		}
+		switch {
 		case err != nil:
 			return nil, err
 		case t.Deleted:
@@ -279,12 +280,23 @@ func (s *Service) rename(ctx context.Context, tx *store.Tx, p *auth.Principal, f
 	if t.Protected || t.SystemCreated {
 		return nil, errs.Field(field+".id", errs.CodeInvalid, "tag %q is protected and cannot be renamed", t.Name)
 	}
+	if strings.HasPrefix(name, t.Name+".") {
+		// The tag would be its own ancestor, and its old name, which its
+		// new name needs as a parent, would vanish.
+		return nil, errs.Field(field+".name", errs.CodeInvalid, "tag %q cannot move below itself to %q", t.Name, name)
+	}
 	if existing, err := tx.GetTagByName(ctx, name); err == nil && !existing.Deleted {
 		return nil, errs.Field(field+".name", errs.CodeUnique, "a tag named %q already exists", name)
-	} else if err == nil {
-		// A deleted tag holds the name; free it.
-		existing.Name = fmt.Sprintf("%s#deleted-%d", existing.Name, existing.ID)
-		if err := tx.UpdateTag(ctx, existing); err != nil {
+	}
+	// Deleted tags may hold the new name and the names its children move
+	// to; free them.
+	stale, err := tx.DeletedTagsAt(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range stale {
+		d.Name = fmt.Sprintf("%s#deleted-%d", d.Name, d.ID)
+		if err := tx.UpdateTag(ctx, d); err != nil {
 			return nil, err
 		}
 	}

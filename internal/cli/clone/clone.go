@@ -120,7 +120,7 @@ func (cl *Cloner) DataSources(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("data source %s: the server's answer is not JSON: %v", k.ConnectionKey, err)
 		}
-		obj, ok := doc.(payload.Ordered)
+		obj, ok := payload.Literal(doc).(payload.Ordered)
 		if !ok {
 			return fmt.Errorf("data source %s: the server's answer is not an object", k.ConnectionKey)
 		}
@@ -174,7 +174,7 @@ func (cl *Cloner) list(ctx context.Context, path, sub, keyField string) error {
 		if name == "" {
 			return fmt.Errorf("%s: a document has no %s", path, keyField)
 		}
-		if err := cl.write(sub, name, obj); err != nil {
+		if err := cl.write(sub, name, payload.Literal(obj).(payload.Ordered)); err != nil {
 			return err
 		}
 	}

@@ -41,3 +41,37 @@ func TestAddPlaceholders(t *testing.T) {
 		t.Errorf("kerberos needs no password:\n%s", y)
 	}
 }
+
+// Text a server returns is written so that saving the file back sends the
+// same text: a "{{" in it is data, not a placeholder that would read the
+// environment or a file of the machine that saves it.
+func TestClonedTextStaysLiteral(t *testing.T) {
+	server := `{"connectionKey":"k","description":"steal {{EnvVar \"SECRET\"}} and {{ReadFile \"/etc/hostname\"}}",
+		"tags":["a {{ b", "}} {{- x -}}"],"connection":{"username":"u"}}`
+	doc, err := payload.DecodeOrdered([]byte(server))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := payload.ToYAML(AddPlaceholders(payload.Literal(doc).(payload.Ordered)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := payload.Parse(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := &payload.Document{Path: "k.yaml", Data: parsed}
+	env := map[string]string{"SECRET": "hunter2", "K_PASSWORD": "pw"}
+	if err := saved.Resolve(func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("resolving the cloned file: %v\n%s", err, y)
+	}
+	if got := saved.Data["description"]; got != `steal {{EnvVar "SECRET"}} and {{ReadFile "/etc/hostname"}}` {
+		t.Fatalf("description saved as %q", got)
+	}
+	if got := saved.Data["tags"].([]any); got[0] != "a {{ b" || got[1] != "}} {{- x -}}" {
+		t.Fatalf("tags saved as %q", got)
+	}
+	if got := saved.Data["connection"].(map[string]any)["password"]; got != "pw" {
+		t.Fatalf("the placeholder clone adds must still resolve: %q", got)
+	}
+}

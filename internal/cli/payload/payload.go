@@ -194,6 +194,28 @@ func describe(v any) string {
 	}
 }
 
+// Literal returns v (a value from DecodeOrdered) with every "{{" in its
+// strings written as {{"{{"}}, so that Resolve gives the strings back as
+// they are instead of reading the environment or files they name: a
+// document read from a server is data, never placeholders.
+func Literal(v any) any {
+	switch x := v.(type) {
+	case Ordered:
+		for i := range x {
+			x[i].Value = Literal(x[i].Value)
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = Literal(x[i])
+		}
+		return x
+	case string:
+		return strings.ReplaceAll(x, "{{", `{{"{{"}}`)
+	}
+	return v
+}
+
 // resolver expands placeholders: Go text/template with exactly two
 // functions, EnvVar "NAME" and ReadFile "path".
 type resolver struct {

@@ -168,3 +168,23 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLiteral: a string written with Literal resolves to itself and never
+// calls EnvVar or ReadFile.
+func FuzzLiteral(f *testing.F) {
+	for _, s := range []string{`{{EnvVar "HOME"}}`, "{{{", "a{{-b", "}}{{", `{{"{{"}}`, "{{/* c */}}", "{", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d := &Document{Path: "fuzz", Data: map[string]any{"v": Literal(s)}}
+		if err := d.Resolve(func(name string) string {
+			t.Fatalf("EnvVar %q called while resolving %q", name, s)
+			return ""
+		}); err != nil {
+			t.Fatalf("Literal(%q) does not resolve: %v", s, err)
+		}
+		if d.Data["v"] != s {
+			t.Fatalf("Literal(%q) resolves to %q", s, d.Data["v"])
+		}
+	})
+}
