@@ -236,3 +236,70 @@ func TestKeptDataSourcesAreLeftAlone(t *testing.T) {
 		t.Error("the view of a data source no longer governed remains")
 	}
 }
+
+// reconcileAll reconciles everything and returns the report, failures included.
+func (e *env) reconcileAll() *Report {
+	e.t.Helper()
+	rep, err := Reconcile(e.ctx, e.db, e.sys, e.desired(true))
+	if err != nil {
+		e.t.Fatalf("reconcile: %v", err)
+	}
+	return rep
+}
+
+// A decision custos cannot put in place closes the view instead of leaving
+// it readable under the old one.
+func TestFailuresCloseTheView(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.source(1, "shop", "customers", map[string][]string{"loyalty_points": {"PII.Points"}})
+	e.grant(1, []string{u}, nil)
+	e.sync()
+	raw := e.one("postgres", `SELECT loyalty_points::text FROM shop.customers WHERE customer_id = 1`)
+	// The user's own view over custos's keeps custos from changing the
+	// column's type, which hashing a number does.
+	e.mustRows("postgres", `CREATE SCHEMA own AUTHORIZATION `+u)
+	e.mustRows(u, `CREATE VIEW own.v AS SELECT * FROM shop_governed.customers`)
+	e.policy(maskPolicy("hash", "PII.Points", "{type: Hash}"))
+	rep := e.reconcileAll()
+	if err := rep.Sources[1].Err; err == nil || !strings.Contains(err.Error(), "nobody may read") {
+		t.Errorf("error: %v", err)
+	}
+	for _, q := range []string{`SELECT loyalty_points::text FROM shop_governed.customers WHERE customer_id = 1`,
+		`SELECT loyalty_points::text FROM own.v WHERE customer_id = 1`} {
+		if r, err := e.rows(u, q); !denied(err) {
+			t.Errorf("%s: %v %v (raw %s)", q, r, err, raw)
+		}
+	}
+	// Once the obstacle is gone the view opens again, masked.
+	e.mustRows("postgres", `DROP VIEW own.v`)
+	e.sync()
+	if got := e.one(u, `SELECT loyalty_points FROM shop_governed.customers WHERE customer_id = 1`); len(got) != 64 {
+		t.Errorf("after the repair: %q", got)
+	}
+}
+
+// A table renamed under custos stays governed: PUBLIC does not get back what
+// it could read before, and the old view is closed.
+func TestRenamedTablesStayGoverned(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.mustRows("postgres", `GRANT USAGE ON SCHEMA shop TO PUBLIC`)
+	e.mustRows("postgres", `GRANT SELECT ON shop.customers TO PUBLIC`)
+	e.source(1, "shop", "customers", map[string][]string{"ssn": {"PII.SSN"}})
+	e.policy(maskPolicy("hash", "PII.SSN", "{type: Hash}"))
+	e.grant(1, []string{u}, nil)
+	e.sync()
+	e.mustRows("postgres", `ALTER TABLE shop.customers RENAME TO customers_old`)
+	e.grant(1, nil, nil) // and u loses access
+	rep := e.reconcileAll()
+	if rep.Sources[1].Err == nil {
+		t.Fatal("no error for a missing table")
+	}
+	if r, err := e.rows(u, `SELECT ssn FROM shop.customers_old WHERE ssn IS NOT NULL LIMIT 1`); !denied(err) {
+		t.Errorf("u reads the renamed table: %v %v", r, err)
+	}
+	if r, err := e.rows(u, `SELECT count(*) FROM shop_governed.customers`); !denied(err) {
+		t.Errorf("u reads the old view: %v %v", r, err)
+	}
+}

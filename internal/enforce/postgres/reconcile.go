@@ -287,6 +287,14 @@ func (rc *run) source(s Source) *SourceReport {
 	rep := &SourceReport{View: qualified(s.ViewSchema, s.ViewName)}
 	fail := func(format string, args ...any) *SourceReport {
 		rep.Err = fmt.Errorf(format, args...)
+		// What custos decided could not be put in place: the view it made
+		// earlier would keep showing the data under the old decisions, to
+		// the old readers. Nobody reads it until the cause is fixed.
+		if closed, err := rc.closeView(s.DataSourceID); err != nil {
+			rep.Err = fmt.Errorf("%v; revoking access to its view failed too: %v", rep.Err, err)
+		} else if closed != "" {
+			rep.Err = fmt.Errorf("%v; nobody may read %s until this is fixed", rep.Err, closed)
+		}
 		return rep
 	}
 	tbl := rc.rels[ref{s.Schema, s.Table}]
@@ -357,6 +365,57 @@ func (rc *run) source(s Source) *SourceReport {
 	}
 	rep.Warnings = append(rep.Warnings, rc.leaks(s, tbl)...)
 	return rep
+}
+
+// closeView revokes every privilege on the view custos made for a data
+// source, if it still exists, and returns its name ("" when there was none).
+func (rc *run) closeView(id int64) (string, error) {
+	vs := rc.st.views[id]
+	if vs == nil {
+		return "", nil
+	}
+	var name string
+	var grantees []string
+	err := rc.tx(func(tx pgx.Tx) error {
+		name, grantees = "", nil
+		rows, err := tx.Query(rc.ctx, `
+			SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
+			       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+			FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+			LEFT JOIN pg_catalog.aclexplode(c.relacl) AS a ON a.grantee <> c.relowner
+			WHERE c.oid = $1 AND c.relkind = 'v'`, vs.ViewOID)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for rows.Next() {
+			var g *string
+			if err := rows.Scan(&name, &g); err != nil {
+				rows.Close()
+				return err
+			}
+			if g != nil && !seen[*g] {
+				seen[*g] = true
+				grantees = append(grantees, *g)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		sort.Strings(grantees)
+		for _, g := range grantees {
+			if err := exec(rc.ctx, tx, "REVOKE ALL ON "+name+" FROM "+grantee(g)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(grantees) == 0 {
+		return "", err
+	}
+	rc.change("revoked every privilege on %s from %s", name, strings.Join(grantees, ", "))
+	return name, nil
 }
 
 // leaks warns about roles custos maps users to that can still read the

@@ -25,6 +25,11 @@ func (rc *run) orphans() error {
 	}
 	for _, id := range rc.want.Keep {
 		wanted[id] = true
+	}
+	// A data source still governed keeps its table governed, even when it
+	// could not be brought up to date (a table renamed under custos): giving
+	// the table back would restore what PUBLIC could read there.
+	for id := range wanted {
 		if v := rc.st.views[id]; v != nil {
 			tables[v.TableOID] = true
 		}
