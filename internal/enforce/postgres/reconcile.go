@@ -664,7 +664,8 @@ var md5True = md5hex("true")
 
 // rowSecurity keeps the table's row-level security equal to the plan's row
 // rules: a restrictive policy for the system role (the views' owner), a
-// permissive one letting it read, and, when custos had to enable row
+// permissive one letting it read (kept without row rules when the table's
+// owner turned row security on), and, when custos had to enable row
 // security, a permissive one keeping every other role's access unchanged.
 func (w *srcTx) rowSecurity() error {
 	rc := w.rc
