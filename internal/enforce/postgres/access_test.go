@@ -303,3 +303,57 @@ func TestRenamedTablesStayGoverned(t *testing.T) {
 		t.Errorf("u reads the old view: %v %v", r, err)
 	}
 }
+
+// Privileges granted on columns read the table as surely as those granted
+// on the table: custos manages them too, and restores PUBLIC's.
+func TestColumnPrivilegesAreManaged(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	w := e.user("w", policy.User{})
+	member := e.user("member", policy.User{})
+	other := e.user("other", policy.User{})
+	delete(e.ents, other) // a role custos does not map
+	group, _ := e.srv.NewRole(t, "colgroup")
+	e.mustRows("postgres", `GRANT USAGE ON SCHEMA shop TO PUBLIC`)
+	e.mustRows("postgres", `GRANT SELECT (ssn) ON shop.customers TO PUBLIC`)
+	e.mustRows("postgres", `GRANT SELECT (email), UPDATE (email) ON shop.customers TO `+u)
+	e.mustRows("postgres", `GRANT SELECT (email), INSERT (email) ON shop.customers TO `+w)
+	e.mustRows("postgres", `GRANT SELECT (email) ON shop.customers TO `+group)
+	e.mustRows("postgres", `GRANT `+group+` TO `+member)
+	e.source(1, "shop", "customers", map[string][]string{"ssn": {"PII.SSN"}})
+	e.policy(maskPolicy("hash", "PII.SSN", "{type: Hash}"))
+	e.grant(1, []string{u, member}, []string{w})
+	rep := e.sync()
+	for _, role := range []string{u, w} {
+		for _, col := range []string{"ssn", "email"} {
+			if r, err := e.rows(role, `SELECT `+col+` FROM shop.customers LIMIT 1`); !denied(err) {
+				t.Errorf("%s reads shop.customers.%s: %v %v", role, col, r, err)
+			}
+		}
+	}
+	if e.one("postgres", `SELECT has_table_privilege($1, 'shop.customers', 'INSERT')::text`, w) != "true" {
+		t.Error("the writer lost INSERT")
+	}
+	if ws := strings.Join(rep.Sources[1].Warnings, "\n"); !strings.Contains(ws, member) {
+		t.Errorf("no warning about %s, who reads a column through %s: %v", member, group, ws)
+	}
+	// A column grant on the view is drift.
+	e.mustRows("postgres", `GRANT SELECT (ssn) ON shop_governed.customers TO `+other)
+	rep = e.sync()
+	if !strings.Contains(strings.Join(rep.Drift, "\n"), "columns of view") {
+		t.Errorf("drift: %v", rep.Drift)
+	}
+	if r, err := e.rows(other, `SELECT ssn FROM shop_governed.customers LIMIT 1`); !denied(err) {
+		t.Errorf("%s reads the view's column: %v %v", other, r, err)
+	}
+	if again := e.sync(); len(again.Changes) != 0 {
+		t.Errorf("a second reconcile changed %v", again.Changes)
+	}
+	// Removal gives PUBLIC its column back.
+	if _, err := Teardown(e.ctx, e.db, e.sys, TeardownOptions{Database: e.dbname}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.one("postgres", `SELECT has_column_privilege($1, 'shop.customers', 'ssn', 'SELECT')::text`, other); got != "true" {
+		t.Error("PUBLIC's SELECT on ssn was not restored")
+	}
+}

@@ -29,6 +29,10 @@ type relation struct {
 	ViewDef string   // md5 of pg_get_viewdef, views only
 	Columns []pgsql.Column
 	ACL     acl // privileges granted to others than the owner
+	// ColACL are privileges granted on some of its columns; PublicCols
+	// lists PUBLIC's as "PRIVILEGE:attnum", to restore them.
+	ColACL     acl
+	PublicCols []string
 }
 
 // ref names a relation.
@@ -56,7 +60,7 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	}
 	byOID := map[uint32]*relation{}
 	for rows.Next() {
-		r := &relation{ACL: acl{}}
+		r := &relation{ACL: acl{}, ColACL: acl{}}
 		if err := rows.Scan(&r.OID, &r.Schema, &r.Name, &r.Kind, &r.Owner, &r.RLS, &r.Options, &r.ViewDef); err != nil {
 			rows.Close()
 			return nil, err
@@ -112,6 +116,33 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 			return nil, err
 		}
 		byOID[rel].ACL.add(grantee, priv)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Column privileges read the columns as surely as table privileges do.
+	rows, err = q.Query(ctx, `
+		SELECT a.attrelid, a.attnum, CASE WHEN x.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END, x.privilege_type
+		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, pg_catalog.aclexplode(a.attacl) AS x
+		WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND x.grantee <> c.relowner
+		ORDER BY 1, 2, 3, 4`, oids)
+	if err != nil {
+		return nil, fmt.Errorf("read column privileges: %w", err)
+	}
+	for rows.Next() {
+		var rel uint32
+		var num int16
+		var grantee, priv string
+		if err := rows.Scan(&rel, &num, &grantee, &priv); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r := byOID[rel]
+		r.ColACL.add(grantee, priv)
+		if grantee == "public" {
+			r.PublicCols = append(r.PublicCols, fmt.Sprintf("%s:%d", priv, num))
+		}
 	}
 	rows.Close()
 	return out, rows.Err()

@@ -437,7 +437,7 @@ func (rc *run) leaks(s Source, tbl *relation) []string {
 	sort.Strings(roles)
 	rows, err := rc.conn.Query(rc.ctx, `
 		SELECT r FROM pg_catalog.unnest($1::text[]) AS r
-		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_table_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
+		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_any_column_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
 	if err != nil {
 		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(s.Schema, s.Table), err)}
 	}
@@ -538,7 +538,7 @@ func (w *srcTx) onboard() error {
 		w.table = ts
 		return nil
 	}
-	ts := &tableState{OID: w.tbl.OID, PublicACL: w.tbl.ACL.privileges("public")}
+	ts := &tableState{OID: w.tbl.OID, PublicACL: append(w.tbl.ACL.privileges("public"), w.tbl.PublicCols...)}
 	if ts.PublicACL == nil {
 		ts.PublicACL = []string{}
 	}
@@ -639,7 +639,7 @@ func (w *srcTx) viewDDL() error {
 	if cur == nil {
 		// A new view starts without grants.
 		w.rc.rels[ref{s.ViewSchema, s.ViewName}] = &relation{OID: nv.ViewOID, Schema: s.ViewSchema, Name: s.ViewName, Kind: "v",
-			Owner: rc.sys.Role, ACL: acl{}}
+			Owner: rc.sys.Role, ACL: acl{}, ColACL: acl{}}
 	}
 	if vs != nil {
 		nv.FilterDef = vs.FilterDef
@@ -815,6 +815,20 @@ func (w *srcTx) viewGrants() error {
 			delete(cur.ACL[g], p)
 		}
 	}
+	for _, g := range cur.ColACL.grantees() {
+		for _, p := range cur.ColACL.privileges(g) {
+			if want[g] && p == "SELECT" {
+				continue
+			}
+			// Revoking a privilege on the view revokes it on its columns.
+			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+				return err
+			}
+			w.drift("%s on columns of view %s was granted to %s by hand", p, name, g)
+			w.change("revoked %s on the columns of %s from %s", p, name, g)
+			delete(cur.ColACL[g], p)
+		}
+	}
 	var missing []string
 	for g := range want {
 		if !cur.ACL.has(g, "SELECT") {
@@ -881,10 +895,12 @@ func (w *srcTx) tableGrants() error {
 	}
 	sort.Strings(grantees)
 	for _, g := range grantees {
+		revoked := map[string]bool{}
 		for _, p := range w.tbl.ACL.privileges(g) {
 			if want[g][p] {
 				continue
 			}
+			revoked[p] = true
 			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
 				return err
 			}
@@ -898,6 +914,20 @@ func (w *srcTx) tableGrants() error {
 				w.drift("%s on %s was granted to %s by hand", p, name, g)
 			}
 			w.change("revoked %s on %s from %s", p, name, g)
+		}
+		for _, p := range w.tbl.ColACL.privileges(g) {
+			if want[g][p] || revoked[p] {
+				continue // granted on the whole table anyway, or just revoked with it
+			}
+			// Revoking a privilege on the table revokes it on its columns.
+			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+				return err
+			}
+			delete(w.tbl.ColACL[g], p)
+			if !w.onboarded {
+				w.drift("%s on columns of %s was granted to %s by hand", p, name, g)
+			}
+			w.change("revoked %s on the columns of %s from %s", p, name, g)
 		}
 		var missing []string
 		for p := range want[g] {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -192,16 +194,44 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 			}
 			change("revoked %s on %s from %s", g.Privilege, name, g.Grantee)
 		}
-		if len(ts.PublicACL) > 0 {
-			for _, p := range ts.PublicACL {
-				if !validPrivilege[p] {
-					return fmt.Errorf("custos's record of PUBLIC's privileges on %s holds %q", name, p)
-				}
+		var table []string
+		cols := map[string][]int{}
+		var colPrivs []string
+		for _, p := range ts.PublicACL {
+			priv, num, onColumn := strings.Cut(p, ":")
+			n, err := strconv.Atoi(num)
+			if !validPrivilege[priv] || onColumn && (err != nil || n <= 0) {
+				return fmt.Errorf("custos's record of PUBLIC's privileges on %s holds %q", name, p)
 			}
-			if err := ddl("GRANT " + joinPrivs(ts.PublicACL) + " ON " + name + " TO PUBLIC"); err != nil {
+			if !onColumn {
+				table = append(table, priv)
+				continue
+			}
+			if cols[priv] == nil {
+				colPrivs = append(colPrivs, priv)
+			}
+			cols[priv] = append(cols[priv], n)
+		}
+		if len(table) > 0 {
+			if err := ddl("GRANT " + joinPrivs(table) + " ON " + name + " TO PUBLIC"); err != nil {
 				return err
 			}
 			change("restored PUBLIC's privileges on %s", name)
+		}
+		for _, priv := range colPrivs {
+			// Columns dropped since are left out.
+			var names []string
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(pg_catalog.array_agg(pg_catalog.quote_ident(attname) ORDER BY attnum), '{}')
+				FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = ANY ($2::int2[]) AND NOT attisdropped`, ts.OID, cols[priv]).Scan(&names); err != nil {
+				return err
+			}
+			if len(names) == 0 {
+				continue
+			}
+			if err := ddl("GRANT " + priv + " (" + strings.Join(names, ", ") + ") ON " + name + " TO PUBLIC"); err != nil {
+				return err
+			}
+			change("restored PUBLIC's %s on columns of %s", priv, name)
 		}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
