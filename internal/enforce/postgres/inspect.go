@@ -148,6 +148,55 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	return out, rows.Err()
 }
 
+// descendants reads the partitions and inheritance children, at any depth,
+// of the given tables, by table.
+func descendants(ctx context.Context, q querier, roots []uint32) (map[uint32][]*relation, error) {
+	out := map[uint32][]*relation{}
+	if len(roots) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `
+		WITH RECURSIVE d(root, child) AS (
+			SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = ANY ($1::oid[])
+			UNION
+			SELECT d.root, i.inhrelid FROM pg_catalog.pg_inherits i JOIN d ON i.inhparent = d.child)
+		SELECT d.root, n.nspname::text, c.relname::text
+		FROM d JOIN pg_catalog.pg_class c ON c.oid = d.child JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		ORDER BY 1, 2, 3`, roots)
+	if err != nil {
+		return nil, fmt.Errorf("read partitions and child tables: %w", err)
+	}
+	type child struct {
+		root uint32
+		ref  ref
+	}
+	var children []child
+	var refs []ref
+	for rows.Next() {
+		var c child
+		if err := rows.Scan(&c.root, &c.ref.Schema, &c.ref.Name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		children = append(children, c)
+		refs = append(refs, c.ref)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rels, err := relations(ctx, q, refs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range children {
+		if r := rels[c.ref]; r != nil {
+			out[c.root] = append(out[c.root], r)
+		}
+	}
+	return out, nil
+}
+
 // rlsPolicy is one of custos's row-level security policies on a table.
 type rlsPolicy struct {
 	Table      uint32

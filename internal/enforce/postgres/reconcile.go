@@ -144,12 +144,15 @@ type run struct {
 	want Desired
 	rep  *Report
 
-	st      *state
-	rels    map[ref]*relation
-	pols    map[uint32]map[string]*rlsPolicy
-	schemas map[string]bool // view schemas known to exist as custos's
-	owners  map[uint32]int64
-	roles   map[string]bool // roles custos manages on governed tables
+	st   *state
+	rels map[ref]*relation
+	pols map[uint32]map[string]*rlsPolicy
+	// children are the partitions and inheritance children of governed
+	// tables, by table.
+	children map[uint32][]*relation
+	schemas  map[string]bool // view schemas known to exist as custos's
+	owners   map[uint32]int64
+	roles    map[string]bool // roles custos manages on governed tables
 }
 
 func (rc *run) change(format string, args ...any) {
@@ -230,6 +233,9 @@ func (rc *run) load() error {
 		}
 	}
 	if rc.pols, err = policies(rc.ctx, rc.conn, tables); err != nil {
+		return err
+	}
+	if rc.children, err = descendants(rc.ctx, rc.conn, tables); err != nil {
 		return err
 	}
 	rc.schemas = map[string]bool{}
@@ -338,16 +344,17 @@ func (rc *run) source(s Source) *SourceReport {
 	var changes, drift []string
 	var newState *viewState
 	var newTable *tableState
+	var newChildren []*tableState
 	var grantsAdded, grantsRemoved []grantKey
 	err = rc.tx(func(tx pgx.Tx) error {
-		changes, drift, newState, newTable, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil
+		changes, drift, newState, newTable, newChildren, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil, nil
 		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src,
 			change: func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) },
 			drift:  func(f string, a ...any) { drift = append(drift, fmt.Sprintf(f, a...)) }}
 		if err := w.run(); err != nil {
 			return err
 		}
-		newState, newTable, grantsAdded, grantsRemoved = w.view, w.table, w.added, w.removed
+		newState, newTable, newChildren, grantsAdded, grantsRemoved = w.view, w.table, w.children, w.added, w.removed
 		return nil
 	})
 	if err != nil {
@@ -357,6 +364,9 @@ func (rc *run) source(s Source) *SourceReport {
 	rc.rep.Drift = append(rc.rep.Drift, drift...)
 	rc.st.views[s.DataSourceID] = newState
 	rc.st.tables[newTable.OID] = newTable
+	for _, c := range newChildren {
+		rc.st.tables[c.OID] = c
+	}
 	for _, g := range grantsAdded {
 		rc.st.grants[g] = true
 	}
@@ -364,6 +374,11 @@ func (rc *run) source(s Source) *SourceReport {
 		delete(rc.st.grants, g)
 	}
 	rep.Warnings = append(rep.Warnings, rc.leaks(s, tbl)...)
+	for _, c := range rc.children[tbl.OID] {
+		if _, governed := rc.owners[c.OID]; !governed {
+			rep.Warnings = append(rep.Warnings, rc.leaks(s, c)...)
+		}
+	}
 	return rep
 }
 
@@ -439,12 +454,12 @@ func (rc *run) leaks(s Source, tbl *relation) []string {
 		SELECT r FROM pg_catalog.unnest($1::text[]) AS r
 		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_any_column_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
 	if err != nil {
-		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(s.Schema, s.Table), err)}
+		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(tbl.Schema, tbl.Name), err)}
 	}
 	leaky, _ := pgx.CollectRows(rows, pgx.RowTo[string])
 	var out []string
 	for _, r := range leaky {
-		out = append(out, fmt.Sprintf("role %q can read %s directly (superuser, owner, or a member of a role with SELECT): custos cannot mask or filter what it reads there", r, qualified(s.Schema, s.Table)))
+		out = append(out, fmt.Sprintf("role %q can read %s directly (superuser, owner, or a member of a role with SELECT): custos cannot mask or filter what it reads there", r, qualified(tbl.Schema, tbl.Name)))
 	}
 	return out
 }
@@ -460,7 +475,8 @@ type srcTx struct {
 	change func(string, ...any)
 	drift  func(string, ...any)
 
-	prev           *viewState // custos's record before this transaction
+	children       []*tableState // partitions and child tables custos started governing
+	prev           *viewState    // custos's record before this transaction
 	view           *viewState
 	table          *tableState
 	onboarded      bool // custos started governing the table in this transaction
@@ -491,7 +507,66 @@ func (w *srcTx) run() error {
 	if err := w.tableGrants(); err != nil {
 		return err
 	}
+	if err := w.closeChildren(); err != nil {
+		return err
+	}
 	return w.domains()
+}
+
+// closeChildren takes from PUBLIC and from the roles custos manages every
+// privilege on the table's partitions and inheritance children: read
+// directly, they show the rows past the view and the row filter. Writers
+// write through the table itself. Children governed by a data source of
+// their own are left to it.
+func (w *srcTx) closeChildren() error {
+	rc := w.rc
+	managed := map[string]bool{"public": true}
+	for r := range rc.roles {
+		managed[r] = true
+	}
+	for _, r := range append(append([]string{}, w.s.Readers...), w.s.Writers...) {
+		managed[r] = true
+	}
+	for _, c := range rc.children[w.tbl.OID] {
+		if _, governed := rc.owners[c.OID]; governed {
+			continue
+		}
+		name := qualified(c.Schema, c.Name)
+		onboarded := false
+		if rc.st.tables[c.OID] == nil {
+			ts := &tableState{OID: c.OID, PublicACL: append(c.ACL.privileges("public"), c.PublicCols...)}
+			if ts.PublicACL == nil {
+				ts.PublicACL = []string{}
+			}
+			if err := w.exec(`INSERT INTO `+rc.sys.Table("tables")+` (table_oid, rls_enabled, public_acl) VALUES ($1, false, $2)
+				ON CONFLICT (table_oid) DO NOTHING`, ts.OID, ts.PublicACL); err != nil {
+				return err
+			}
+			w.children = append(w.children, ts)
+			onboarded = true
+			w.change("started governing %s, part of %s", name, qualified(w.s.Schema, w.s.Table))
+		}
+		for _, privs := range []acl{c.ACL, c.ColACL} {
+			for _, g := range privs.grantees() {
+				if !managed[g] {
+					continue
+				}
+				for _, p := range privs.privileges(g) {
+					// Revoking on the table revokes on its columns too.
+					if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+						return err
+					}
+					if !onboarded {
+						w.drift("%s on %s was granted to %s by hand", p, name, g)
+					}
+					w.change("revoked %s on %s from %s", p, name, g)
+				}
+				delete(c.ACL, g)
+				delete(c.ColACL, g)
+			}
+		}
+	}
+	return nil
 }
 
 // schema makes sure the view's schema exists, belongs to the system role and

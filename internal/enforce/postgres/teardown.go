@@ -36,6 +36,20 @@ func (rc *run) orphans() error {
 			tables[v.TableOID] = true
 		}
 	}
+	// Partitions and child tables of governed tables stay governed.
+	var roots []uint32
+	for oid := range tables {
+		roots = append(roots, oid)
+	}
+	children, err := descendants(rc.ctx, rc.conn, roots)
+	if err != nil {
+		return err
+	}
+	for _, cs := range children {
+		for _, c := range cs {
+			tables[c.OID] = true
+		}
+	}
 	var ids []int64
 	for id := range rc.st.views {
 		if !wanted[id] {
