@@ -759,8 +759,19 @@ func (w *srcTx) rowSecurity() error {
 		w.change("dropped policy %s on %s", name, tbl)
 		return nil
 	}
+	viewAccess := policySpec{pgsql.PolicyViewAccess,
+		"CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR SELECT TO " + role + " USING (true)",
+		func(p *rlsPolicy) bool {
+			return p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == md5True
+		}}
 	if !want {
+		// Row security that the table's owner turned on applies to custos's
+		// role too: without a policy letting it read, the view shows nothing.
+		ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
 		for _, n := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
+			if n == pgsql.PolicyViewAccess && ownersRLS {
+				continue
+			}
 			if err := drop(n); err != nil {
 				return err
 			}
@@ -778,9 +789,14 @@ func (w *srcTx) rowSecurity() error {
 		}
 		if w.view.FilterDef != nil {
 			w.view.FilterDef = nil
-			return w.saveView(w.view)
+			if err := w.saveView(w.view); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !ownersRLS {
+			return nil
+		}
+		return w.policies(tbl, pols, []policySpec{viewAccess}, false)
 	}
 	if pols == nil {
 		pols = map[string]*rlsPolicy{}
@@ -801,28 +817,32 @@ func (w *srcTx) rowSecurity() error {
 			}
 		}
 	}
-	type spec struct {
-		name, stmt string
-		ok         func(p *rlsPolicy) bool
-	}
-	specs := []spec{{pgsql.PolicyViewAccess,
-		"CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR SELECT TO " + role + " USING (true)",
-		func(p *rlsPolicy) bool {
-			return p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == md5True
-		}}}
+	specs := []policySpec{viewAccess}
 	if w.table.RLSEnabled {
-		specs = append(specs, spec{pgsql.PolicyOthers,
+		specs = append(specs, policySpec{pgsql.PolicyOthers,
 			"CREATE POLICY " + quoteOr(pgsql.PolicyOthers) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
 			func(p *rlsPolicy) bool {
 				return p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == "public" && p.Using == md5True && p.Check == md5True
 			}})
 	}
 	filterUpToDate := w.prev != nil && w.prev.FilterDef != nil && w.prev.Rendered == w.r.Fingerprint
-	specs = append(specs, spec{pgsql.PolicyRowFilter,
+	specs = append(specs, policySpec{pgsql.PolicyRowFilter,
 		"CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
 		func(p *rlsPolicy) bool {
 			return filterUpToDate && !p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == *w.prev.FilterDef
 		}})
+	return w.policies(tbl, pols, specs, filterUpToDate)
+}
+
+// policySpec is one of custos's row security policies as it must be.
+type policySpec struct {
+	name, stmt string
+	ok         func(p *rlsPolicy) bool
+}
+
+// policies (re)creates the policies of specs that are missing or differ.
+func (w *srcTx) policies(tbl string, pols map[string]*rlsPolicy, specs []policySpec, filterUpToDate bool) error {
+	rc := w.rc
 	for _, sp := range specs {
 		p := pols[sp.name]
 		if p != nil && sp.ok(p) {
