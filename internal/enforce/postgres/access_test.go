@@ -422,3 +422,19 @@ func TestPartitionsAreClosed(t *testing.T) {
 		}
 	}
 }
+
+// A writer is granted no SELECT: one who can read the table anyway (here as
+// a member of a role that may) reads it unmasked, and is reported.
+func TestWritersWhoReadTheTableAreReported(t *testing.T) {
+	e := newEnv(t)
+	w := e.user("w", policy.User{})
+	readers, _ := e.srv.NewRole(t, "readers")
+	e.mustRows("postgres", `GRANT SELECT ON shop.products TO `+readers)
+	e.mustRows("postgres", `GRANT `+readers+` TO `+w)
+	e.source(1, "shop", "products", nil)
+	e.grant(1, nil, []string{w})
+	rep := e.sync()
+	if ws := strings.Join(rep.Sources[1].Warnings, "\n"); !strings.Contains(ws, w) {
+		t.Errorf("no warning about the writer %s: %v", w, ws)
+	}
+}

@@ -437,14 +437,8 @@ func (rc *run) closeView(id int64) (string, error) {
 // relation itself, through something custos does not manage.
 func (rc *run) leaks(s Source, tbl *relation) []string {
 	var roles []string
-	writers := map[string]bool{}
-	for _, w := range s.Writers {
-		writers[w] = true
-	}
 	for r := range rc.roles {
-		if !writers[r] {
-			roles = append(roles, r)
-		}
+		roles = append(roles, r)
 	}
 	if len(roles) == 0 {
 		return nil
