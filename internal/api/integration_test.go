@@ -597,7 +597,7 @@ func TestAnOddSQLUserDoesNotStopEnforcement(t *testing.T) {
 	ctx := context.Background()
 	db := g.env.App.DB
 	aliceID, alice := g.user("alice")
-	malloryID, key := g.env.NewUser(t, "mallory")
+	_, key := g.env.NewUser(t, "mallory")
 	customers := g.ids["shop.customers"]
 	if err := g.dec.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -610,7 +610,9 @@ func TestAnOddSQLUserDoesNotStopEnforcement(t *testing.T) {
 	g.one(alice, `SELECT count(*) FROM shop_governed.customers`)
 
 	g.env.Must(t, 200, key, "PUT", "/bim/iam/bim/user/mallory/profile", map[string]any{"sqlUser": "x\u0000y"})
-	g.dec.UsersChanged([]int64{malloryID})
+	_, key2 := g.env.NewUser(t, "trudy")
+	g.env.Must(t, 200, key2, "PUT", "/bim/iam/bim/user/trudy/profile", map[string]any{"sqlUser": "postgres"})
+	g.dec.UsersChanged(nil)
 	if err := db.DeleteAccess(ctx, mustAccess(t, db, customers, aliceID)); err != nil {
 		t.Fatal(err)
 	}
@@ -620,12 +622,15 @@ func TestAnOddSQLUserDoesNotStopEnforcement(t *testing.T) {
 		return err != nil && strings.Contains(err.Error(), "permission denied")
 	})
 	st := g.status(id)
-	found := false
+	found := 0
 	for _, u := range st["unmappedUsers"].([]any) {
 		u := u.(map[string]any)
-		found = found || u["userid"] == "mallory" && strings.Contains(u["reason"].(string), "cannot be a PostgreSQL role name")
+		if u["userid"] == "mallory" && strings.Contains(u["reason"].(string), "cannot be a PostgreSQL role name") ||
+			u["userid"] == "trudy" && strings.Contains(u["reason"].(string), "the role custos connects as") {
+			found++
+		}
 	}
-	if !found || st["status"] != "enabled" {
+	if found != 2 || st["status"] != "enabled" {
 		t.Errorf("status: %v", st)
 	}
 }

@@ -361,6 +361,9 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		switch {
 		case role == sys.Role || role == sys.AuditRole:
 			reason = fmt.Sprintf("role %q is custos's own", role)
+		case role == pc.Username:
+			// custos would manage (and revoke) its own privileges.
+			reason = fmt.Sprintf("role %q is the role custos connects as", role)
 		case !validRole[role]:
 			reason = fmt.Sprintf("%q cannot be a PostgreSQL role name (a NUL byte, invalid UTF-8 or more than 63 bytes)", role)
 		case !exist[role]:
