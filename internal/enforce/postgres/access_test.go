@@ -438,3 +438,20 @@ func TestWritersWhoReadTheTableAreReported(t *testing.T) {
 		t.Errorf("no warning about the writer %s: %v", w, ws)
 	}
 }
+
+// A view schema format that lands on the system schema would open that
+// schema to everybody: refused.
+func TestViewsStayOutOfTheSystemSchema(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.source(1, "shop", "products", nil)
+	e.srcs[1].ViewSchema = e.sys.Schema
+	e.grant(1, []string{u}, nil)
+	rep := e.reconcileAll()
+	if rep.Sources[1].Err == nil {
+		t.Error("a view was put in the system schema")
+	}
+	if got := e.one("postgres", `SELECT has_schema_privilege('public', $1, 'USAGE')::text`, e.sys.Schema); got != "false" {
+		t.Error("PUBLIC may use the system schema")
+	}
+}

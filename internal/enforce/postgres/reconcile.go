@@ -318,6 +318,10 @@ func (rc *run) source(s Source) *SourceReport {
 	if s.ViewSchema == s.Schema {
 		return fail("the view would replace the table: config.viewSchemaFormat must give another schema than %q", s.Schema)
 	}
+	if s.ViewSchema == rc.sys.Schema {
+		// Everybody may use a view schema; nobody may use the system schema.
+		return fail("the view would go into custos's system schema %q: change config.viewSchemaFormat or config.systemSchema", s.ViewSchema)
+	}
 	src := pgsql.Source{DataSourceID: s.DataSourceID, Schema: s.Schema, Table: s.Table,
 		RowsInView: tbl.Kind != "r" && tbl.Kind != "p", HasCTID: tbl.Kind == "r" || tbl.Kind == "p" || tbl.Kind == "m"}
 	have := map[string]pgsql.Column{}
