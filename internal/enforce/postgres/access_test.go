@@ -1,8 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/custosdata/custos/internal/policy"
 )
@@ -454,4 +458,34 @@ func TestViewsStayOutOfTheSystemSchema(t *testing.T) {
 	if got := e.one("postgres", `SELECT has_schema_privilege('public', $1, 'USAGE')::text`, e.sys.Schema); got != "false" {
 		t.Error("PUBLIC may use the system schema")
 	}
+}
+
+// A reconciliation waits for another one to finish, however long it takes,
+// rather than fail with the session's lock timeout.
+func TestReconcileWaitsForTheEnforcementLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds a lock for six seconds")
+	}
+	e := newEnv(t)
+	e.source(1, "shop", "products", nil)
+	e.sync()
+	c, err := pgx.Connect(e.ctx, e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	key := "custos enforcement " + e.sys.Schema
+	if _, err := c.Exec(e.ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, key); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(6 * time.Second) // longer than the sessions' lock_timeout
+		_, _ = c.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key)
+	}()
+	if _, err := Reconcile(e.ctx, e.db, e.sys, e.desired(true)); err != nil {
+		t.Errorf("reconcile: %v", err)
+	}
+	<-done
 }

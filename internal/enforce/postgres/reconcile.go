@@ -125,10 +125,18 @@ func Reconcile(ctx context.Context, d *Database, sys pgsql.System, want Desired)
 }
 
 // lock takes the database's enforcement lock on conn, waiting for another
-// server to finish.
+// server to finish: however long that takes, so without the session's
+// lock_timeout (meant for the DDL on busy tables).
 func lock(ctx context.Context, conn *pgxpool.Conn, sys pgsql.System) (func(), error) {
 	key := "custos enforcement " + sys.Schema
-	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))`, key); err != nil {
+	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
+		return nil, fmt.Errorf("take the enforcement lock: %w", err)
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))`, key)
+	if _, rerr := conn.Exec(context.WithoutCancel(ctx), `RESET lock_timeout`); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("take the enforcement lock: %w", err)
 	}
 	return func() {
