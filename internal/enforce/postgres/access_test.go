@@ -489,3 +489,36 @@ func TestReconcileWaitsForTheEnforcementLock(t *testing.T) {
 	}
 	<-done
 }
+
+// The USAGE on a table's schema that custos gave a writer goes with WRITE.
+func TestSchemaUsageGoesWithWrite(t *testing.T) {
+	e := newEnv(t)
+	w := e.user("w", policy.User{})
+	e.source(1, "shop", "products", nil)
+	e.source(2, "shop", "orders", nil)
+	usage := func() string {
+		return e.one("postgres", `SELECT has_schema_privilege($1, 'shop', 'USAGE')::text`, w)
+	}
+	if usage() != "false" {
+		t.Fatal("setup: the role may use schema shop already")
+	}
+	e.grant(1, nil, []string{w})
+	e.grant(2, nil, []string{w})
+	e.sync()
+	if usage() != "true" {
+		t.Fatal("a writer may not use the table's schema")
+	}
+	e.grant(1, []string{w}, nil)
+	e.sync()
+	if usage() != "true" {
+		t.Error("USAGE revoked while the role still writes shop.orders")
+	}
+	e.grant(2, nil, nil)
+	e.sync()
+	if usage() != "false" {
+		t.Error("USAGE kept after the role lost WRITE everywhere in the schema")
+	}
+	if again := e.sync(); len(again.Changes) != 0 {
+		t.Errorf("a second reconcile changed %v", again.Changes)
+	}
+}

@@ -120,6 +120,9 @@ func Reconcile(ctx context.Context, d *Database, sys pgsql.System, want Desired)
 		if err := rc.orphans(); err != nil {
 			return rc.rep, err
 		}
+		if err := rc.schemaGrants(); err != nil {
+			return rc.rep, err
+		}
 	}
 	return rc.rep, nil
 }

@@ -90,6 +90,96 @@ func (rc *run) orphans() error {
 	return nil
 }
 
+// schemaGrants revokes, in a full reconciliation, the USAGE custos granted
+// on a schema to a writer who no longer writes any of its tables. Schemas
+// holding a data source custos could not decide for right now (failed or
+// kept) keep theirs.
+func (rc *run) schemaGrants() error {
+	var held []grantKey
+	for g := range rc.st.grants {
+		if g.Kind == "schema" {
+			held = append(held, g)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	sort.Slice(held, func(i, j int) bool {
+		if held[i].OID != held[j].OID {
+			return held[i].OID < held[j].OID
+		}
+		return held[i].Grantee < held[j].Grantee
+	})
+	needed := map[string]bool{} // schema "\x00" role
+	unsure := map[string]bool{}
+	for _, s := range rc.want.Sources {
+		if r := rc.rep.Sources[s.DataSourceID]; r == nil || r.Err != nil {
+			unsure[s.Schema] = true
+			continue
+		}
+		for _, w := range s.Writers {
+			needed[s.Schema+"\x00"+w] = true
+		}
+	}
+	var kept, oids []uint32
+	for _, id := range rc.want.Keep {
+		if v := rc.st.views[id]; v != nil {
+			kept = append(kept, v.TableOID)
+		}
+	}
+	for _, g := range held {
+		oids = append(oids, g.OID)
+	}
+	rows, err := rc.conn.Query(rc.ctx, `
+		SELECT n.oid, n.nspname::text, EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.oid = ANY ($2::oid[]))
+		FROM pg_catalog.pg_namespace n WHERE n.oid = ANY ($1::oid[])`, oids, kept)
+	if err != nil {
+		return err
+	}
+	names := map[uint32]string{}
+	for rows.Next() {
+		var oid uint32
+		var name string
+		var holdsKept bool
+		if err := rows.Scan(&oid, &name, &holdsKept); err != nil {
+			rows.Close()
+			return err
+		}
+		names[oid] = name
+		if holdsKept {
+			unsure[name] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range held {
+		name, exists := names[g.OID]
+		if exists && (unsure[name] || needed[name+"\x00"+g.Grantee]) {
+			continue
+		}
+		err := rc.tx(func(tx pgx.Tx) error {
+			if exists {
+				stmt := "REVOKE USAGE ON SCHEMA " + quoteOr(name) + " FROM " + quoteOr(g.Grantee)
+				if err := revokeIfRole(rc.ctx, tx, stmt, runner(rc.ctx, tx, nil)); err != nil {
+					return err
+				}
+			}
+			return exec(rc.ctx, tx, `DELETE FROM `+rc.sys.Table("grants")+` WHERE kind = $1 AND object_oid = $2 AND grantee = $3 AND privilege = $4`,
+				g.Kind, g.OID, g.Grantee, g.Privilege)
+		})
+		if err != nil {
+			return fmt.Errorf("revoke USAGE on schema %d from %s: %w", g.OID, g.Grantee, err)
+		}
+		delete(rc.st.grants, g)
+		if exists {
+			rc.change("revoked USAGE on schema %s from %s, who writes none of its tables", quoteOr(name), g.Grantee)
+		}
+	}
+	return nil
+}
+
 // ddlFunc executes a DDL statement (and records it, for scripts).
 type ddlFunc func(stmt string) error
 
