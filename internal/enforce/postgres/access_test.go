@@ -416,6 +416,20 @@ func TestPartitionsAreClosed(t *testing.T) {
 	if e.one("postgres", `SELECT has_table_privilege($1, 'shop.events_2', 'INSERT')::text`, u) != "true" {
 		t.Error("the writer of the partition's own data source cannot write it")
 	}
+	// Back to being only a partition: closed again, custos's grants forgotten.
+	delete(e.srcs, 2)
+	e.sync() // removes the partition's view
+	e.sync() // closes the partition
+	rep := e.sync()
+	if len(rep.Changes) != 0 || len(rep.Drift) != 0 {
+		t.Errorf("after the partition's data source went: changes %v, drift %v", rep.Changes, rep.Drift)
+	}
+	if e.one("postgres", `SELECT has_table_privilege($1, 'shop.events_2', 'INSERT')::text`, u) != "false" {
+		t.Error("the writer of a former data source still writes the partition")
+	}
+	if n := e.one("postgres", `SELECT count(*) FROM custos.grants WHERE object_oid = 'shop.events_2'::regclass`); n != "0" {
+		t.Errorf("%s grants on the partition remain on record", n)
+	}
 	// Removal gives PUBLIC its privileges back.
 	if _, err := Teardown(e.ctx, e.db, e.sys, TeardownOptions{Database: e.dbname}); err != nil {
 		t.Fatal(err)

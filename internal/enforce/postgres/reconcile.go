@@ -523,7 +523,8 @@ func (w *srcTx) run() error {
 }
 
 // closeChildren takes from PUBLIC and from the roles custos manages every
-// privilege on the table's partitions and inheritance children: read
+// privilege on the table's partitions and inheritance children (and what
+// custos granted there, when a child was a data source of its own): read
 // directly, they show the rows past the view and the row filter. Writers
 // write through the table itself. Children governed by a data source of
 // their own are left to it.
@@ -557,21 +558,27 @@ func (w *srcTx) closeChildren() error {
 		}
 		for _, privs := range []acl{c.ACL, c.ColACL} {
 			for _, g := range privs.grantees() {
-				if !managed[g] {
-					continue
-				}
 				for _, p := range privs.privileges(g) {
+					if !managed[g] && !rc.st.grants[grantKey{"table", c.OID, g, p}] {
+						continue
+					}
 					// Revoking on the table revokes on its columns too.
 					if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
 						return err
 					}
-					if !onboarded {
+					// A partition that was a data source of its own keeps
+					// custos's grants from then: forgotten, not drift.
+					if k := (grantKey{"table", c.OID, g, p}); rc.st.grants[k] {
+						if err := w.forget(k); err != nil {
+							return err
+						}
+					} else if !onboarded {
 						w.drift("%s on %s was granted to %s by hand", p, name, g)
 					}
 					w.change("revoked %s on %s from %s", p, name, g)
+					delete(c.ACL[g], p)
+					delete(c.ColACL[g], p)
 				}
-				delete(c.ACL, g)
-				delete(c.ColACL, g)
 			}
 		}
 	}
