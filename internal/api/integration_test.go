@@ -589,3 +589,48 @@ func TestQueryAuditAnswersWhoReadATable(t *testing.T) {
 		t.Errorf("direct read: %v", third)
 	}
 }
+
+// A user may type any sqlUser into their own profile; a name PostgreSQL
+// cannot hold must not stop enforcement for everybody else.
+func TestAnOddSQLUserDoesNotStopEnforcement(t *testing.T) {
+	g := newGoverned(t)
+	ctx := context.Background()
+	db := g.env.App.DB
+	aliceID, alice := g.user("alice")
+	_, key := g.env.NewUser(t, "mallory")
+	customers := g.ids["shop.customers"]
+	if err := g.dec.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := enforcetest.Subscribe(ctx, db, customers, aliceID, store.GrantRead); err != nil {
+		t.Fatal(err)
+	}
+	id := g.env.Admin(t, 200, "POST", "/integrations", g.payload(true, nil)).Map(t)["id"].(string)
+	g.waitEnabled(id)
+	g.one(alice, `SELECT count(*) FROM shop_governed.customers`)
+
+	g.env.Must(t, 200, key, "PUT", "/bim/iam/bim/user/mallory/profile", map[string]any{"sqlUser": "x\u0000y"})
+	_, key2 := g.env.NewUser(t, "trudy")
+	g.env.Must(t, 200, key2, "PUT", "/bim/iam/bim/user/trudy/profile", map[string]any{"sqlUser": "postgres"})
+	g.dec.UsersChanged(nil)
+	if err := db.DeleteAccess(ctx, mustAccess(t, db, customers, aliceID)); err != nil {
+		t.Fatal(err)
+	}
+	g.dec.Changed([]int64{customers})
+	eventually(t, "alice loses access", func() bool {
+		_, err := g.sql(alice, `SELECT 1 FROM shop_governed.customers LIMIT 1`)
+		return err != nil && strings.Contains(err.Error(), "permission denied")
+	})
+	st := g.status(id)
+	found := 0
+	for _, u := range st["unmappedUsers"].([]any) {
+		u := u.(map[string]any)
+		if u["userid"] == "mallory" && strings.Contains(u["reason"].(string), "cannot be a PostgreSQL role name") ||
+			u["userid"] == "trudy" && strings.Contains(u["reason"].(string), "the role custos connects as") {
+			found++
+		}
+	}
+	if found != 2 || st["status"] != "enabled" {
+		t.Errorf("status: %v", st)
+	}
+}

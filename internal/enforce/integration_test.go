@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custosdata/custos/internal/enforce/postgres"
 	"github.com/custosdata/custos/internal/errs"
 )
 
@@ -91,4 +92,21 @@ func TestDefaults(t *testing.T) {
 func toJSONString(m map[string]any) string {
 	b, _ := json.Marshal(m)
 	return string(b)
+}
+
+func TestUnstorableEntitlements(t *testing.T) {
+	ok := postgres.Entitlement{Role: "r", Username: "ü", IAM: "bim", Groups: []string{"a'b"}, Attributes: map[string][]string{"k": {"v"}}}
+	if f := unstorable(ok); f != "" {
+		t.Errorf("%+v refused for its %s", ok, f)
+	}
+	for want, e := range map[string]postgres.Entitlement{
+		"name":       {Username: "a\x00"},
+		"groups":     {Groups: []string{"ok", "b\x00"}},
+		"purposes":   {Purposes: []string{"\x00"}},
+		"attributes": {Attributes: map[string][]string{"k": {"v\x00"}}},
+	} {
+		if f := unstorable(e); f != want {
+			t.Errorf("%+v: %q, want %q", e, f, want)
+		}
+	}
 }

@@ -118,11 +118,35 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, r *Re
 	if in.Validation, err = store.ToJSON(res); err != nil {
 		return nil, err
 	}
+	from := in.Status
 	in.Status, in.UpdatedAt = status, store.Now()
 	if in.Type == TypePostgreSQL {
 		in.Message = nil
 	}
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	if err := s.saveUpdate(ctx, in, from); err != nil {
+		return nil, err
+	}
+	s.forget(in.ID)
+	s.runner.Notify()
+	return &Outcome{ID: strconv.FormatInt(in.ID, 10), Status: status, ValidationResults: res}, nil
+}
+
+// saveUpdate writes an updated integration, only if its status is still
+// from: a removal (or another update) that started while this one was
+// validating wins, instead of being overwritten.
+func (s *Service) saveUpdate(ctx context.Context, in *store.Integration, from string) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		moved, err := tx.SetIntegrationStatus(ctx, in.ID, in.Status, in.Message, in.UpdatedAt, from)
+		if err != nil {
+			return err
+		}
+		if !moved {
+			now, err := tx.GetIntegration(ctx, in.ID)
+			if err != nil {
+				return err
+			}
+			return stateConflict(now)
+		}
 		if err := tx.UpdateIntegration(ctx, in); err != nil {
 			return err
 		}
@@ -138,12 +162,6 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, r *Re
 		}
 		return s.ensureJob(ctx, &tx.Queries, in.ID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.forget(in.ID)
-	s.runner.Notify()
-	return &Outcome{ID: strconv.FormatInt(in.ID, 10), Status: status, ValidationResults: res}, nil
 }
 
 func sameValue(a, b any) bool {

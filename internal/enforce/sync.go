@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custosdata/custos/internal/enforce/pgsql"
 	"github.com/custosdata/custos/internal/enforce/postgres"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/store"
@@ -337,12 +338,19 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		}
 		claims[role] = append(claims[role], id)
 	}
-	var candidates []string
+	// A name PostgreSQL cannot hold (a user may type any sqlUser) is never
+	// sent: one would make the server refuse the whole lookup.
+	var candidates, valid []string
+	validRole := map[string]bool{}
 	for role := range claims {
 		candidates = append(candidates, role)
+		if _, err := pgsql.Ident(role); err == nil {
+			validRole[role] = true
+			valid = append(valid, role)
+		}
 	}
 	sort.Strings(candidates)
-	exist, err := db.RolesExist(ctx, candidates)
+	exist, err := db.RolesExist(ctx, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +361,11 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		switch {
 		case role == sys.Role || role == sys.AuditRole:
 			reason = fmt.Sprintf("role %q is custos's own", role)
+		case role == pc.Username:
+			// custos would manage (and revoke) its own privileges.
+			reason = fmt.Sprintf("role %q is the role custos connects as", role)
+		case !validRole[role]:
+			reason = fmt.Sprintf("%q cannot be a PostgreSQL role name (a NUL byte, invalid UTF-8 or more than 63 bytes)", role)
 		case !exist[role]:
 			reason = fmt.Sprintf("role %q does not exist in the database server: create it, or set the user's sqlUser to an existing role", role)
 		case len(who) > 1:
@@ -370,8 +383,6 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		}
 		id := who[0]
 		e := ents[id]
-		m.byUser[id] = role
-		m.names = append(m.names, role)
 		username := e.Username
 		if username == "" {
 			username = users[id].UserID
@@ -380,11 +391,48 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		if iam == "" {
 			iam = users[id].IAMID
 		}
-		m.entitlements = append(m.entitlements, postgres.Entitlement{Role: role, UserID: id, Username: username, IAM: iam,
-			Groups: e.Groups, Attributes: e.Attributes, Purposes: e.Purposes})
+		ent := postgres.Entitlement{Role: role, UserID: id, Username: username, IAM: iam,
+			Groups: e.Groups, Attributes: e.Attributes, Purposes: e.Purposes}
+		if field := unstorable(ent); field != "" {
+			// The entitlements table cannot hold it, and one such row would
+			// stop every change from reaching the database.
+			m.unmapped = append(m.unmapped, Unmapped{UserID: id, Username: users[id].UserID, Role: role,
+				Reason: "the user's " + field + " holds a NUL byte, which PostgreSQL cannot store"})
+			continue
+		}
+		m.byUser[id] = role
+		m.names = append(m.names, role)
+		m.entitlements = append(m.entitlements, ent)
 	}
 	sort.Slice(m.unmapped, func(i, j int) bool { return m.unmapped[i].UserID < m.unmapped[j].UserID })
 	return m, nil
+}
+
+// unstorable names the first of a user's entitlements PostgreSQL cannot
+// store as text, or returns "".
+func unstorable(e postgres.Entitlement) string {
+	bad := func(ss ...string) bool {
+		for _, s := range ss {
+			if _, err := pgsql.Literal(s); err != nil {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case bad(e.Username, e.IAM):
+		return "name"
+	case bad(e.Groups...):
+		return "groups"
+	case bad(e.Purposes...):
+		return "purposes"
+	}
+	for n, vs := range e.Attributes {
+		if bad(n) || bad(vs...) {
+			return "attributes"
+		}
+	}
+	return ""
 }
 
 // runDelete removes everything custos created in the integration's database.

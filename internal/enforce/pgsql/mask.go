@@ -296,12 +296,20 @@ func (r *renderer) grouping(c Column, raw string, m *policy.Masking) (string, er
 		if err != nil || *m.BucketSize <= 0 {
 			return "", fmt.Errorf("bucket size must be a positive number")
 		}
-		return castBack("pg_catalog.floor(" + raw + "::pg_catalog.numeric / " + b + ") * " + b), nil
+		// The lower bound of the lowest bucket may lie below what the
+		// column's type holds: it is then the type's minimum.
+		return castBack(clampInt(c.Kind, "pg_catalog.floor("+raw+"::pg_catalog.numeric / "+b+") * "+b)), nil
 	}
 	switch {
 	case c.Kind.numeric():
 		n := raw + "::pg_catalog.numeric"
-		return "CASE WHEN " + raw + " = 0 THEN " + raw + " ELSE " + castBack("pg_catalog.round("+n+
+		// Zero, NaN and the infinities have no significant digit to keep
+		// (the logarithm would fail the whole query): they are shown as such.
+		keep := raw + " = 0"
+		if !c.Kind.integer() {
+			keep += " OR " + n + " IN ('NaN', 'Infinity', '-Infinity')"
+		}
+		return "CASE WHEN " + keep + " THEN " + raw + " ELSE " + castBack("pg_catalog.round("+n+
 			", (- pg_catalog.floor(pg_catalog.log(pg_catalog.abs("+n+"))))::pg_catalog.int4)") + " END", nil
 	case c.Kind.temporal():
 		e := "pg_catalog.date_trunc('year', " + raw + ")"
@@ -314,6 +322,23 @@ func (r *renderer) grouping(c Column, raw string, m *policy.Masking) (string, er
 	}
 	r.warnf("column %q is %s: Grouping cannot apply, so it is shown as NULL", c.Name, c.Kind)
 	return "NULL", nil
+}
+
+// intRange is the range of each integer kind.
+var intRange = map[Kind][2]string{
+	KindInt2: {"-32768", "32767"},
+	KindInt4: {"-2147483648", "2147483647"},
+	KindInt8: {"-9223372036854775808", "9223372036854775807"},
+}
+
+// clampInt keeps a numeric expression within the range of an integer kind,
+// so that casting it back cannot fail the query; other kinds pass.
+func clampInt(k Kind, e string) string {
+	r, ok := intRange[k]
+	if !ok {
+		return e
+	}
+	return "LEAST(GREATEST(" + e + ", " + r[0] + "), " + r[1] + ")"
 }
 
 // domain reads a column's value domain (Randomized Response) once per query.
@@ -360,7 +385,8 @@ func (r *renderer) randomized(c Column, out Kind, m *policy.Masking) (string, er
 		}
 		switch {
 		case c.Kind.integer():
-			return "pg_catalog.round(" + v + ")::" + kindSQL[c.Kind], nil
+			// Noise may carry a value past what the type holds.
+			return "(" + clampInt(c.Kind, "pg_catalog.round("+v+")::pg_catalog.numeric") + ")::" + kindSQL[c.Kind], nil
 		case c.Kind == KindFloat8:
 			return v, nil
 		}

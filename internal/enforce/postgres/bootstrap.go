@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -109,10 +110,12 @@ func CheckManual(ctx context.Context, d *Database, sys pgsql.System) ([]Problem,
 	return out, nil
 }
 
+// quoteOr quotes a name as an identifier. Names custos cannot use are
+// refused before statements are built; one that gets here anyway is still
+// quoted (the server then refuses or truncates it), never pasted.
 func quoteOr(s string) string {
-	q, err := pgsql.Ident(s)
-	if err != nil {
-		return s
+	if q, err := pgsql.Ident(s); err == nil {
+		return q
 	}
-	return q
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }

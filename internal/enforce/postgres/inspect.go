@@ -29,6 +29,10 @@ type relation struct {
 	ViewDef string   // md5 of pg_get_viewdef, views only
 	Columns []pgsql.Column
 	ACL     acl // privileges granted to others than the owner
+	// ColACL are privileges granted on some of its columns; PublicCols
+	// lists PUBLIC's as "PRIVILEGE:attnum", to restore them.
+	ColACL     acl
+	PublicCols []string
 }
 
 // ref names a relation.
@@ -56,7 +60,7 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	}
 	byOID := map[uint32]*relation{}
 	for rows.Next() {
-		r := &relation{ACL: acl{}}
+		r := &relation{ACL: acl{}, ColACL: acl{}}
 		if err := rows.Scan(&r.OID, &r.Schema, &r.Name, &r.Kind, &r.Owner, &r.RLS, &r.Options, &r.ViewDef); err != nil {
 			rows.Close()
 			return nil, err
@@ -114,7 +118,83 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 		byOID[rel].ACL.add(grantee, priv)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Column privileges read the columns as surely as table privileges do.
+	rows, err = q.Query(ctx, `
+		SELECT a.attrelid, a.attnum, CASE WHEN x.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END, x.privilege_type
+		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, pg_catalog.aclexplode(a.attacl) AS x
+		WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND x.grantee <> c.relowner
+		ORDER BY 1, 2, 3, 4`, oids)
+	if err != nil {
+		return nil, fmt.Errorf("read column privileges: %w", err)
+	}
+	for rows.Next() {
+		var rel uint32
+		var num int16
+		var grantee, priv string
+		if err := rows.Scan(&rel, &num, &grantee, &priv); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r := byOID[rel]
+		r.ColACL.add(grantee, priv)
+		if grantee == "public" {
+			r.PublicCols = append(r.PublicCols, fmt.Sprintf("%s:%d", priv, num))
+		}
+	}
+	rows.Close()
 	return out, rows.Err()
+}
+
+// descendants reads the partitions and inheritance children, at any depth,
+// of the given tables, by table.
+func descendants(ctx context.Context, q querier, roots []uint32) (map[uint32][]*relation, error) {
+	out := map[uint32][]*relation{}
+	if len(roots) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `
+		WITH RECURSIVE d(root, child) AS (
+			SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = ANY ($1::oid[])
+			UNION
+			SELECT d.root, i.inhrelid FROM pg_catalog.pg_inherits i JOIN d ON i.inhparent = d.child)
+		SELECT d.root, n.nspname::text, c.relname::text
+		FROM d JOIN pg_catalog.pg_class c ON c.oid = d.child JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		ORDER BY 1, 2, 3`, roots)
+	if err != nil {
+		return nil, fmt.Errorf("read partitions and child tables: %w", err)
+	}
+	type child struct {
+		root uint32
+		ref  ref
+	}
+	var children []child
+	var refs []ref
+	for rows.Next() {
+		var c child
+		if err := rows.Scan(&c.root, &c.ref.Schema, &c.ref.Name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		children = append(children, c)
+		refs = append(refs, c.ref)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rels, err := relations(ctx, q, refs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range children {
+		if r := rels[c.ref]; r != nil {
+			out[c.root] = append(out[c.root], r)
+		}
+	}
+	return out, nil
 }
 
 // rlsPolicy is one of custos's row-level security policies on a table.

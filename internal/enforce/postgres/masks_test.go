@@ -243,3 +243,30 @@ func TestEveryMaskingType(t *testing.T) {
 		t.Error("no pair was rare enough to suppress: the test proves nothing")
 	}
 }
+
+// A value a mask cannot compute with (NaN, the infinities, an integer at the
+// edge of its type) must not make the view fail for everybody.
+func TestMasksBearOddValues(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.mustRows("postgres", `CREATE TABLE shop.m (id int, f float8, r real, n numeric, s smallint, i int4, b bigint)`)
+	e.mustRows("postgres", `INSERT INTO shop.m VALUES
+		(1, 'NaN', 'NaN', 'NaN', 32767, 2147483647, 9223372036854775807),
+		(2, 'Infinity', '-Infinity', 'Infinity', -32768, -2147483648, -9223372036854775808),
+		(3, 0, 0, 0, 0, 0, 0)`)
+	all := map[string][]string{}
+	for _, c := range []string{"f", "r", "n", "s", "i", "b"} {
+		all[c] = []string{"Odd"}
+	}
+	e.source(1, "shop", "m", all)
+	e.grant(1, []string{u}, nil)
+	for _, mask := range []string{"{type: Grouping}", "{type: Grouping, bucketSize: 1000}",
+		"{type: Randomized Response, stddev: 100000}", "{type: Randomized Response, stddev: 10, clip: true}"} {
+		id := e.policy(maskPolicy("odd", "Odd", mask))
+		e.sync()
+		if rows, err := e.rows(u, `SELECT * FROM shop_governed.m`); err != nil || len(rows) != 3 {
+			t.Errorf("%s: %v %v", mask, rows, err)
+		}
+		e.ix.RemovePolicy(id)
+	}
+}

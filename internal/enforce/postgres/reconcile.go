@@ -120,15 +120,26 @@ func Reconcile(ctx context.Context, d *Database, sys pgsql.System, want Desired)
 		if err := rc.orphans(); err != nil {
 			return rc.rep, err
 		}
+		if err := rc.schemaGrants(); err != nil {
+			return rc.rep, err
+		}
 	}
 	return rc.rep, nil
 }
 
 // lock takes the database's enforcement lock on conn, waiting for another
-// server to finish.
+// server to finish: however long that takes, so without the session's
+// lock_timeout (meant for the DDL on busy tables).
 func lock(ctx context.Context, conn *pgxpool.Conn, sys pgsql.System) (func(), error) {
 	key := "custos enforcement " + sys.Schema
-	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))`, key); err != nil {
+	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
+		return nil, fmt.Errorf("take the enforcement lock: %w", err)
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtextextended($1, 0))`, key)
+	if _, rerr := conn.Exec(context.WithoutCancel(ctx), `RESET lock_timeout`); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("take the enforcement lock: %w", err)
 	}
 	return func() {
@@ -144,12 +155,15 @@ type run struct {
 	want Desired
 	rep  *Report
 
-	st      *state
-	rels    map[ref]*relation
-	pols    map[uint32]map[string]*rlsPolicy
-	schemas map[string]bool // view schemas known to exist as custos's
-	owners  map[uint32]int64
-	roles   map[string]bool // roles custos manages on governed tables
+	st   *state
+	rels map[ref]*relation
+	pols map[uint32]map[string]*rlsPolicy
+	// children are the partitions and inheritance children of governed
+	// tables, by table.
+	children map[uint32][]*relation
+	schemas  map[string]bool // view schemas known to exist as custos's
+	owners   map[uint32]int64
+	roles    map[string]bool // roles custos manages on governed tables
 }
 
 func (rc *run) change(format string, args ...any) {
@@ -232,6 +246,9 @@ func (rc *run) load() error {
 	if rc.pols, err = policies(rc.ctx, rc.conn, tables); err != nil {
 		return err
 	}
+	if rc.children, err = descendants(rc.ctx, rc.conn, tables); err != nil {
+		return err
+	}
 	rc.schemas = map[string]bool{}
 	rc.owners = map[uint32]int64{}
 	// A table is governed by the data source that has it in custos's
@@ -287,6 +304,14 @@ func (rc *run) source(s Source) *SourceReport {
 	rep := &SourceReport{View: qualified(s.ViewSchema, s.ViewName)}
 	fail := func(format string, args ...any) *SourceReport {
 		rep.Err = fmt.Errorf(format, args...)
+		// What custos decided could not be put in place: the view it made
+		// earlier would keep showing the data under the old decisions, to
+		// the old readers. Nobody reads it until the cause is fixed.
+		if closed, err := rc.closeView(s.DataSourceID); err != nil {
+			rep.Err = fmt.Errorf("%v; revoking access to its view failed too: %v", rep.Err, err)
+		} else if closed != "" {
+			rep.Err = fmt.Errorf("%v; nobody may read %s until this is fixed", rep.Err, closed)
+		}
 		return rep
 	}
 	tbl := rc.rels[ref{s.Schema, s.Table}]
@@ -303,6 +328,10 @@ func (rc *run) source(s Source) *SourceReport {
 	}
 	if s.ViewSchema == s.Schema {
 		return fail("the view would replace the table: config.viewSchemaFormat must give another schema than %q", s.Schema)
+	}
+	if s.ViewSchema == rc.sys.Schema {
+		// Everybody may use a view schema; nobody may use the system schema.
+		return fail("the view would go into custos's system schema %q: change config.viewSchemaFormat or config.systemSchema", s.ViewSchema)
 	}
 	src := pgsql.Source{DataSourceID: s.DataSourceID, Schema: s.Schema, Table: s.Table,
 		RowsInView: tbl.Kind != "r" && tbl.Kind != "p", HasCTID: tbl.Kind == "r" || tbl.Kind == "p" || tbl.Kind == "m"}
@@ -330,16 +359,17 @@ func (rc *run) source(s Source) *SourceReport {
 	var changes, drift []string
 	var newState *viewState
 	var newTable *tableState
+	var newChildren []*tableState
 	var grantsAdded, grantsRemoved []grantKey
 	err = rc.tx(func(tx pgx.Tx) error {
-		changes, drift, newState, newTable, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil
+		changes, drift, newState, newTable, newChildren, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil, nil
 		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src,
 			change: func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) },
 			drift:  func(f string, a ...any) { drift = append(drift, fmt.Sprintf(f, a...)) }}
 		if err := w.run(); err != nil {
 			return err
 		}
-		newState, newTable, grantsAdded, grantsRemoved = w.view, w.table, w.added, w.removed
+		newState, newTable, newChildren, grantsAdded, grantsRemoved = w.view, w.table, w.children, w.added, w.removed
 		return nil
 	})
 	if err != nil {
@@ -349,6 +379,9 @@ func (rc *run) source(s Source) *SourceReport {
 	rc.rep.Drift = append(rc.rep.Drift, drift...)
 	rc.st.views[s.DataSourceID] = newState
 	rc.st.tables[newTable.OID] = newTable
+	for _, c := range newChildren {
+		rc.st.tables[c.OID] = c
+	}
 	for _, g := range grantsAdded {
 		rc.st.grants[g] = true
 	}
@@ -356,21 +389,71 @@ func (rc *run) source(s Source) *SourceReport {
 		delete(rc.st.grants, g)
 	}
 	rep.Warnings = append(rep.Warnings, rc.leaks(s, tbl)...)
+	for _, c := range rc.children[tbl.OID] {
+		if _, governed := rc.owners[c.OID]; !governed {
+			rep.Warnings = append(rep.Warnings, rc.leaks(s, c)...)
+		}
+	}
 	return rep
+}
+
+// closeView revokes every privilege on the view custos made for a data
+// source, if it still exists, and returns its name ("" when there was none).
+func (rc *run) closeView(id int64) (string, error) {
+	vs := rc.st.views[id]
+	if vs == nil {
+		return "", nil
+	}
+	var name string
+	var grantees []string
+	err := rc.tx(func(tx pgx.Tx) error {
+		name, grantees = "", nil
+		rows, err := tx.Query(rc.ctx, `
+			SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),
+			       CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+			FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+			LEFT JOIN pg_catalog.aclexplode(c.relacl) AS a ON a.grantee <> c.relowner
+			WHERE c.oid = $1 AND c.relkind = 'v'`, vs.ViewOID)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for rows.Next() {
+			var g *string
+			if err := rows.Scan(&name, &g); err != nil {
+				rows.Close()
+				return err
+			}
+			if g != nil && !seen[*g] {
+				seen[*g] = true
+				grantees = append(grantees, *g)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		sort.Strings(grantees)
+		for _, g := range grantees {
+			if err := exec(rc.ctx, tx, "REVOKE ALL ON "+name+" FROM "+grantee(g)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(grantees) == 0 {
+		return "", err
+	}
+	rc.change("revoked every privilege on %s from %s", name, strings.Join(grantees, ", "))
+	return name, nil
 }
 
 // leaks warns about roles custos maps users to that can still read the
 // relation itself, through something custos does not manage.
 func (rc *run) leaks(s Source, tbl *relation) []string {
 	var roles []string
-	writers := map[string]bool{}
-	for _, w := range s.Writers {
-		writers[w] = true
-	}
 	for r := range rc.roles {
-		if !writers[r] {
-			roles = append(roles, r)
-		}
+		roles = append(roles, r)
 	}
 	if len(roles) == 0 {
 		return nil
@@ -378,14 +461,14 @@ func (rc *run) leaks(s Source, tbl *relation) []string {
 	sort.Strings(roles)
 	rows, err := rc.conn.Query(rc.ctx, `
 		SELECT r FROM pg_catalog.unnest($1::text[]) AS r
-		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_table_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
+		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_any_column_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
 	if err != nil {
-		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(s.Schema, s.Table), err)}
+		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(tbl.Schema, tbl.Name), err)}
 	}
 	leaky, _ := pgx.CollectRows(rows, pgx.RowTo[string])
 	var out []string
 	for _, r := range leaky {
-		out = append(out, fmt.Sprintf("role %q can read %s directly (superuser, owner, or a member of a role with SELECT): custos cannot mask or filter what it reads there", r, qualified(s.Schema, s.Table)))
+		out = append(out, fmt.Sprintf("role %q can read %s directly (superuser, owner, or a member of a role with SELECT): custos cannot mask or filter what it reads there", r, qualified(tbl.Schema, tbl.Name)))
 	}
 	return out
 }
@@ -401,7 +484,8 @@ type srcTx struct {
 	change func(string, ...any)
 	drift  func(string, ...any)
 
-	prev           *viewState // custos's record before this transaction
+	children       []*tableState // partitions and child tables custos started governing
+	prev           *viewState    // custos's record before this transaction
 	view           *viewState
 	table          *tableState
 	onboarded      bool // custos started governing the table in this transaction
@@ -432,7 +516,73 @@ func (w *srcTx) run() error {
 	if err := w.tableGrants(); err != nil {
 		return err
 	}
+	if err := w.closeChildren(); err != nil {
+		return err
+	}
 	return w.domains()
+}
+
+// closeChildren takes from PUBLIC and from the roles custos manages every
+// privilege on the table's partitions and inheritance children (and what
+// custos granted there, when a child was a data source of its own): read
+// directly, they show the rows past the view and the row filter. Writers
+// write through the table itself. Children governed by a data source of
+// their own are left to it.
+func (w *srcTx) closeChildren() error {
+	rc := w.rc
+	managed := map[string]bool{"public": true}
+	for r := range rc.roles {
+		managed[r] = true
+	}
+	for _, r := range append(append([]string{}, w.s.Readers...), w.s.Writers...) {
+		managed[r] = true
+	}
+	for _, c := range rc.children[w.tbl.OID] {
+		if _, governed := rc.owners[c.OID]; governed {
+			continue
+		}
+		name := qualified(c.Schema, c.Name)
+		onboarded := false
+		if rc.st.tables[c.OID] == nil {
+			ts := &tableState{OID: c.OID, PublicACL: append(c.ACL.privileges("public"), c.PublicCols...)}
+			if ts.PublicACL == nil {
+				ts.PublicACL = []string{}
+			}
+			if err := w.exec(`INSERT INTO `+rc.sys.Table("tables")+` (table_oid, rls_enabled, public_acl) VALUES ($1, false, $2)
+				ON CONFLICT (table_oid) DO NOTHING`, ts.OID, ts.PublicACL); err != nil {
+				return err
+			}
+			w.children = append(w.children, ts)
+			onboarded = true
+			w.change("started governing %s, part of %s", name, qualified(w.s.Schema, w.s.Table))
+		}
+		for _, privs := range []acl{c.ACL, c.ColACL} {
+			for _, g := range privs.grantees() {
+				for _, p := range privs.privileges(g) {
+					if !managed[g] && !rc.st.grants[grantKey{"table", c.OID, g, p}] {
+						continue
+					}
+					// Revoking on the table revokes on its columns too.
+					if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+						return err
+					}
+					// A partition that was a data source of its own keeps
+					// custos's grants from then: forgotten, not drift.
+					if k := (grantKey{"table", c.OID, g, p}); rc.st.grants[k] {
+						if err := w.forget(k); err != nil {
+							return err
+						}
+					} else if !onboarded {
+						w.drift("%s on %s was granted to %s by hand", p, name, g)
+					}
+					w.change("revoked %s on %s from %s", p, name, g)
+					delete(c.ACL[g], p)
+					delete(c.ColACL[g], p)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // schema makes sure the view's schema exists, belongs to the system role and
@@ -479,7 +629,7 @@ func (w *srcTx) onboard() error {
 		w.table = ts
 		return nil
 	}
-	ts := &tableState{OID: w.tbl.OID, PublicACL: w.tbl.ACL.privileges("public")}
+	ts := &tableState{OID: w.tbl.OID, PublicACL: append(w.tbl.ACL.privileges("public"), w.tbl.PublicCols...)}
 	if ts.PublicACL == nil {
 		ts.PublicACL = []string{}
 	}
@@ -580,7 +730,7 @@ func (w *srcTx) viewDDL() error {
 	if cur == nil {
 		// A new view starts without grants.
 		w.rc.rels[ref{s.ViewSchema, s.ViewName}] = &relation{OID: nv.ViewOID, Schema: s.ViewSchema, Name: s.ViewName, Kind: "v",
-			Owner: rc.sys.Role, ACL: acl{}}
+			Owner: rc.sys.Role, ACL: acl{}, ColACL: acl{}}
 	}
 	if vs != nil {
 		nv.FilterDef = vs.FilterDef
@@ -605,7 +755,8 @@ var md5True = md5hex("true")
 
 // rowSecurity keeps the table's row-level security equal to the plan's row
 // rules: a restrictive policy for the system role (the views' owner), a
-// permissive one letting it read, and, when custos had to enable row
+// permissive one letting it read (kept without row rules when the table's
+// owner turned row security on), and, when custos had to enable row
 // security, a permissive one keeping every other role's access unchanged.
 func (w *srcTx) rowSecurity() error {
 	rc := w.rc
@@ -624,8 +775,19 @@ func (w *srcTx) rowSecurity() error {
 		w.change("dropped policy %s on %s", name, tbl)
 		return nil
 	}
+	viewAccess := policySpec{pgsql.PolicyViewAccess,
+		"CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR SELECT TO " + role + " USING (true)",
+		func(p *rlsPolicy) bool {
+			return p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == md5True
+		}}
 	if !want {
+		// Row security that the table's owner turned on applies to custos's
+		// role too: without a policy letting it read, the view shows nothing.
+		ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
 		for _, n := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
+			if n == pgsql.PolicyViewAccess && ownersRLS {
+				continue
+			}
 			if err := drop(n); err != nil {
 				return err
 			}
@@ -643,9 +805,25 @@ func (w *srcTx) rowSecurity() error {
 		}
 		if w.view.FilterDef != nil {
 			w.view.FilterDef = nil
-			return w.saveView(w.view)
+			if err := w.saveView(w.view); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !ownersRLS {
+			return nil
+		}
+		return w.policies(tbl, pols, []policySpec{viewAccess}, false)
+	}
+	// Row security does not apply to a superuser, to a role with BYPASSRLS,
+	// or to the table's owner (and the members of its owner role): if
+	// custos's role is one of them, its views would show every row.
+	var bypass bool
+	if err := w.tx.QueryRow(rc.ctx, `SELECT r.rolsuper OR r.rolbypassrls OR pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE')
+		FROM pg_catalog.pg_roles r, pg_catalog.pg_class c WHERE r.rolname = $1 AND c.oid = $2`, rc.sys.Role, w.tbl.OID).Scan(&bypass); err != nil {
+		return err
+	}
+	if bypass {
+		return fmt.Errorf("custos's role %q bypasses row security on %s (it is a superuser, has BYPASSRLS, or owns the table or belongs to its owner role): its row filter cannot apply", rc.sys.Role, tbl)
 	}
 	if pols == nil {
 		pols = map[string]*rlsPolicy{}
@@ -666,28 +844,32 @@ func (w *srcTx) rowSecurity() error {
 			}
 		}
 	}
-	type spec struct {
-		name, stmt string
-		ok         func(p *rlsPolicy) bool
-	}
-	specs := []spec{{pgsql.PolicyViewAccess,
-		"CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR SELECT TO " + role + " USING (true)",
-		func(p *rlsPolicy) bool {
-			return p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == md5True
-		}}}
+	specs := []policySpec{viewAccess}
 	if w.table.RLSEnabled {
-		specs = append(specs, spec{pgsql.PolicyOthers,
+		specs = append(specs, policySpec{pgsql.PolicyOthers,
 			"CREATE POLICY " + quoteOr(pgsql.PolicyOthers) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
 			func(p *rlsPolicy) bool {
 				return p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == "public" && p.Using == md5True && p.Check == md5True
 			}})
 	}
 	filterUpToDate := w.prev != nil && w.prev.FilterDef != nil && w.prev.Rendered == w.r.Fingerprint
-	specs = append(specs, spec{pgsql.PolicyRowFilter,
+	specs = append(specs, policySpec{pgsql.PolicyRowFilter,
 		"CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
 		func(p *rlsPolicy) bool {
 			return filterUpToDate && !p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == *w.prev.FilterDef
 		}})
+	return w.policies(tbl, pols, specs, filterUpToDate)
+}
+
+// policySpec is one of custos's row security policies as it must be.
+type policySpec struct {
+	name, stmt string
+	ok         func(p *rlsPolicy) bool
+}
+
+// policies (re)creates the policies of specs that are missing or differ.
+func (w *srcTx) policies(tbl string, pols map[string]*rlsPolicy, specs []policySpec, filterUpToDate bool) error {
+	rc := w.rc
 	for _, sp := range specs {
 		p := pols[sp.name]
 		if p != nil && sp.ok(p) {
@@ -753,6 +935,20 @@ func (w *srcTx) viewGrants() error {
 			}
 			w.change("revoked %s on %s from %s", p, name, g)
 			delete(cur.ACL[g], p)
+		}
+	}
+	for _, g := range cur.ColACL.grantees() {
+		for _, p := range cur.ColACL.privileges(g) {
+			if want[g] && p == "SELECT" {
+				continue
+			}
+			// Revoking a privilege on the view revokes it on its columns.
+			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+				return err
+			}
+			w.drift("%s on columns of view %s was granted to %s by hand", p, name, g)
+			w.change("revoked %s on the columns of %s from %s", p, name, g)
+			delete(cur.ColACL[g], p)
 		}
 	}
 	var missing []string
@@ -821,10 +1017,12 @@ func (w *srcTx) tableGrants() error {
 	}
 	sort.Strings(grantees)
 	for _, g := range grantees {
+		revoked := map[string]bool{}
 		for _, p := range w.tbl.ACL.privileges(g) {
 			if want[g][p] {
 				continue
 			}
+			revoked[p] = true
 			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
 				return err
 			}
@@ -838,6 +1036,20 @@ func (w *srcTx) tableGrants() error {
 				w.drift("%s on %s was granted to %s by hand", p, name, g)
 			}
 			w.change("revoked %s on %s from %s", p, name, g)
+		}
+		for _, p := range w.tbl.ColACL.privileges(g) {
+			if want[g][p] || revoked[p] {
+				continue // granted on the whole table anyway, or just revoked with it
+			}
+			// Revoking a privilege on the table revokes it on its columns.
+			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
+				return err
+			}
+			delete(w.tbl.ColACL[g], p)
+			if !w.onboarded {
+				w.drift("%s on columns of %s was granted to %s by hand", p, name, g)
+			}
+			w.change("revoked %s on the columns of %s from %s", p, name, g)
 		}
 		var missing []string
 		for p := range want[g] {

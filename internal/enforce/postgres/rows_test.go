@@ -253,3 +253,72 @@ func TestLeakyFunctionsSeeOnlyVisibleRows(t *testing.T) {
 		t.Errorf("saw %d values for %d rows", len(seen), k)
 	}
 }
+
+// Row security turned on by the table's owner applies to custos's role too;
+// without row rules of its own custos still lets its views read.
+func TestOwnersRowSecurityKeepsViewsReadable(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.mustRows("postgres", `ALTER TABLE shop.products ENABLE ROW LEVEL SECURITY`)
+	e.mustRows("postgres", `CREATE POLICY app ON shop.products TO pg_monitor USING (true)`)
+	all := e.one("postgres", `SELECT count(*) FROM shop.products`)
+	e.source(1, "shop", "products", nil)
+	e.grant(1, []string{u}, nil)
+	e.sync()
+	if n := e.one(u, `SELECT count(*) FROM shop_governed.products`); n != all {
+		t.Errorf("u sees %s products, want %s", n, all)
+	}
+	if rep := e.sync(); len(rep.Changes) != 0 {
+		t.Errorf("a second reconcile changed %v", rep.Changes)
+	}
+	// A row rule comes and goes: the owner's row security stays on.
+	id := e.policy(rowPolicy("cheap", `
+  - type: Row Restriction by Custom Where Clause
+    config: {predicate: "price_cents < 1000"}`))
+	e.sync()
+	cheap := e.one("postgres", `SELECT count(*) FROM shop.products WHERE price_cents < 1000`)
+	if n := e.one(u, `SELECT count(*) FROM shop_governed.products`); n != cheap {
+		t.Errorf("with the row rule u sees %s products, want %s", n, cheap)
+	}
+	e.ix.RemovePolicy(id)
+	e.sync()
+	if n := e.one(u, `SELECT count(*) FROM shop_governed.products`); n != all {
+		t.Errorf("after the row rule u sees %s products, want %s", n, all)
+	}
+	if on := e.one("postgres", `SELECT relrowsecurity::text FROM pg_class WHERE oid = 'shop.products'::regclass`); on != "true" {
+		t.Error("custos turned off the owner's row security")
+	}
+}
+
+// Row security does not apply to a table's owner: if custos's own role
+// comes to own a table (or to bypass row security), its row filter would
+// hide nothing, so the data source fails and its view closes.
+func TestRowFiltersNeedARoleTheyApplyTo(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{})
+	e.source(1, "shop", "customers", map[string][]string{"country": {"Geo.Country"}})
+	e.policy(rowPolicy("france", `
+  - type: Row Restriction by Custom Where Clause
+    config: {predicate: "country = 'France'"}`))
+	e.grant(1, []string{u}, nil)
+	e.sync()
+	fr := e.one("postgres", `SELECT count(*) FROM shop.customers WHERE country = 'France'`)
+	for _, c := range []struct{ change, undo string }{
+		{`ALTER TABLE shop.customers OWNER TO ` + e.sys.Role, `ALTER TABLE shop.customers OWNER TO CURRENT_USER`},
+		{`ALTER ROLE ` + e.sys.Role + ` BYPASSRLS`, `ALTER ROLE ` + e.sys.Role + ` NOBYPASSRLS`},
+	} {
+		e.mustRows("postgres", c.change)
+		rep := e.reconcileAll()
+		if rep.Sources[1].Err == nil {
+			t.Errorf("%s: no error", c.change)
+		}
+		if r, err := e.rows(u, `SELECT count(*) FROM shop_governed.customers`); !denied(err) {
+			t.Errorf("%s: u reads %v (%v), want nothing; %s are French", c.change, r, err, fr)
+		}
+		e.mustRows("postgres", c.undo)
+		e.sync()
+		if n := e.one(u, `SELECT count(*) FROM shop_governed.customers`); n != fr {
+			t.Errorf("after %s: u reads %s rows, want %s", c.undo, n, fr)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,8 +27,27 @@ func (rc *run) orphans() error {
 	}
 	for _, id := range rc.want.Keep {
 		wanted[id] = true
+	}
+	// A data source still governed keeps its table governed, even when it
+	// could not be brought up to date (a table renamed under custos): giving
+	// the table back would restore what PUBLIC could read there.
+	for id := range wanted {
 		if v := rc.st.views[id]; v != nil {
 			tables[v.TableOID] = true
+		}
+	}
+	// Partitions and child tables of governed tables stay governed.
+	var roots []uint32
+	for oid := range tables {
+		roots = append(roots, oid)
+	}
+	children, err := descendants(rc.ctx, rc.conn, roots)
+	if err != nil {
+		return err
+	}
+	for _, cs := range children {
+		for _, c := range cs {
+			tables[c.OID] = true
 		}
 	}
 	var ids []int64
@@ -65,6 +86,96 @@ func (rc *run) orphans() error {
 			return fmt.Errorf("give back table %d: %w", oid, err)
 		}
 		delete(rc.st.tables, oid)
+	}
+	return nil
+}
+
+// schemaGrants revokes, in a full reconciliation, the USAGE custos granted
+// on a schema to a writer who no longer writes any of its tables. Schemas
+// holding a data source custos could not decide for right now (failed or
+// kept) keep theirs.
+func (rc *run) schemaGrants() error {
+	var held []grantKey
+	for g := range rc.st.grants {
+		if g.Kind == "schema" {
+			held = append(held, g)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	sort.Slice(held, func(i, j int) bool {
+		if held[i].OID != held[j].OID {
+			return held[i].OID < held[j].OID
+		}
+		return held[i].Grantee < held[j].Grantee
+	})
+	needed := map[string]bool{} // schema "\x00" role
+	unsure := map[string]bool{}
+	for _, s := range rc.want.Sources {
+		if r := rc.rep.Sources[s.DataSourceID]; r == nil || r.Err != nil {
+			unsure[s.Schema] = true
+			continue
+		}
+		for _, w := range s.Writers {
+			needed[s.Schema+"\x00"+w] = true
+		}
+	}
+	var kept, oids []uint32
+	for _, id := range rc.want.Keep {
+		if v := rc.st.views[id]; v != nil {
+			kept = append(kept, v.TableOID)
+		}
+	}
+	for _, g := range held {
+		oids = append(oids, g.OID)
+	}
+	rows, err := rc.conn.Query(rc.ctx, `
+		SELECT n.oid, n.nspname::text, EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.oid = ANY ($2::oid[]))
+		FROM pg_catalog.pg_namespace n WHERE n.oid = ANY ($1::oid[])`, oids, kept)
+	if err != nil {
+		return err
+	}
+	names := map[uint32]string{}
+	for rows.Next() {
+		var oid uint32
+		var name string
+		var holdsKept bool
+		if err := rows.Scan(&oid, &name, &holdsKept); err != nil {
+			rows.Close()
+			return err
+		}
+		names[oid] = name
+		if holdsKept {
+			unsure[name] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range held {
+		name, exists := names[g.OID]
+		if exists && (unsure[name] || needed[name+"\x00"+g.Grantee]) {
+			continue
+		}
+		err := rc.tx(func(tx pgx.Tx) error {
+			if exists {
+				stmt := "REVOKE USAGE ON SCHEMA " + quoteOr(name) + " FROM " + quoteOr(g.Grantee)
+				if err := revokeIfRole(rc.ctx, tx, stmt, runner(rc.ctx, tx, nil)); err != nil {
+					return err
+				}
+			}
+			return exec(rc.ctx, tx, `DELETE FROM `+rc.sys.Table("grants")+` WHERE kind = $1 AND object_oid = $2 AND grantee = $3 AND privilege = $4`,
+				g.Kind, g.OID, g.Grantee, g.Privilege)
+		})
+		if err != nil {
+			return fmt.Errorf("revoke USAGE on schema %d from %s: %w", g.OID, g.Grantee, err)
+		}
+		delete(rc.st.grants, g)
+		if exists {
+			rc.change("revoked USAGE on schema %s from %s, who writes none of its tables", quoteOr(name), g.Grantee)
+		}
 	}
 	return nil
 }
@@ -187,16 +298,44 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 			}
 			change("revoked %s on %s from %s", g.Privilege, name, g.Grantee)
 		}
-		if len(ts.PublicACL) > 0 {
-			for _, p := range ts.PublicACL {
-				if !validPrivilege[p] {
-					return fmt.Errorf("custos's record of PUBLIC's privileges on %s holds %q", name, p)
-				}
+		var table []string
+		cols := map[string][]int{}
+		var colPrivs []string
+		for _, p := range ts.PublicACL {
+			priv, num, onColumn := strings.Cut(p, ":")
+			n, err := strconv.Atoi(num)
+			if !validPrivilege[priv] || onColumn && (err != nil || n <= 0) {
+				return fmt.Errorf("custos's record of PUBLIC's privileges on %s holds %q", name, p)
 			}
-			if err := ddl("GRANT " + joinPrivs(ts.PublicACL) + " ON " + name + " TO PUBLIC"); err != nil {
+			if !onColumn {
+				table = append(table, priv)
+				continue
+			}
+			if cols[priv] == nil {
+				colPrivs = append(colPrivs, priv)
+			}
+			cols[priv] = append(cols[priv], n)
+		}
+		if len(table) > 0 {
+			if err := ddl("GRANT " + joinPrivs(table) + " ON " + name + " TO PUBLIC"); err != nil {
 				return err
 			}
 			change("restored PUBLIC's privileges on %s", name)
+		}
+		for _, priv := range colPrivs {
+			// Columns dropped since are left out.
+			var names []string
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(pg_catalog.array_agg(pg_catalog.quote_ident(attname) ORDER BY attnum), '{}')
+				FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = ANY ($2::int2[]) AND NOT attisdropped`, ts.OID, cols[priv]).Scan(&names); err != nil {
+				return err
+			}
+			if len(names) == 0 {
+				continue
+			}
+			if err := ddl("GRANT " + priv + " (" + strings.Join(names, ", ") + ") ON " + name + " TO PUBLIC"); err != nil {
+				return err
+			}
+			change("restored PUBLIC's %s on columns of %s", priv, name)
 		}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
