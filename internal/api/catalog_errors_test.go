@@ -198,14 +198,14 @@ func TestCatalogRefusesNULInText(t *testing.T) {
 	})
 }
 
-// Names with a NUL character name nothing: lookups are 404s and named
-// references 422s, on both backends.
+// Names with a NUL character name nothing: lookups by path are 400s (no
+// path parameter may hold one) and named references 422s, on both backends.
 func TestCatalogLookupsOfNULNames(t *testing.T) {
 	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
 		admin := servertest.AdminKey
 		for _, path := range []string{"/dataSource/name/a%00b", "/dataSource/sqlTableName/a%00b", "/api/v2/data/a%00b",
 			"/api/v2/data/a%00b/sources", "/sdd/template/A%00B", "/sdd/classifier/A%00B"} {
-			if r := env.Do(t, admin, "GET", path, nil); r.Status != 404 {
+			if r := env.Do(t, admin, "GET", path, nil); r.Status != 400 {
 				t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
 			}
 		}
