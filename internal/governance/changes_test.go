@@ -148,27 +148,38 @@ func TestChangesReachDecisionsAndCallbacks(t *testing.T) {
 			t.Fatal("a deleted data source keeps a plan")
 		}
 		// A tag renamed: the data sources carrying it or a tag below it. The
-		// policy names the old name, which no longer matches.
-		f.makeTags("Legacy.SSN")
-		cust := f.dataSource(dsSpec{Name: "customers", Columns: []policy.Column{{Name: "ssn", Tags: []string{"Legacy.SSN"}}}})
+		// column's tag moves below the tag the policy names, which now matches.
+		f.makeTags("Legacy", "Old.SSN")
+		cust := f.dataSource(dsSpec{Name: "customers", Columns: []policy.Column{{Name: "ssn", Tags: []string{"Old.SSN"}}}})
 		f.call(200, "POST", "/api/v2/policy", "name: Legacy\npolicyKey: legacy\ntype: data\nactions:\n- rules:\n  - {type: Masking, config: {fields: [{type: columnTags, columnTag: Legacy}], maskingConfig: {type: Hash}}}\n", nil)
-		if m := masked(f.decision(cust, u)); m != "ssn=Hash" {
+		if m := masked(f.decision(cust, u)); m != "" {
 			t.Fatalf("before the rename: %q", m)
 		}
-		step(t, f, rec, "rename a tag", []int64{cust}, nil, func() {
+		tagID := func(name string) int64 {
 			var list []struct {
 				ID   int64  `json:"id"`
 				Name string `json:"name"`
 			}
-			f.call(200, "GET", "/tag?searchText=Legacy", nil, &list)
+			f.call(200, "GET", "/tag?searchText="+name, nil, &list)
 			for _, x := range list {
-				if x.Name == "Legacy" {
-					f.call(200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"id": x.ID, "name": "Retired"}}}, nil)
+				if x.Name == name {
+					return x.ID
 				}
 			}
+			t.Fatalf("no tag %q", name)
+			return 0
+		}
+		step(t, f, rec, "rename a tag", []int64{cust}, nil, func() {
+			f.call(200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"id": tagID("Old"), "name": "Legacy.Old"}}}, nil)
 		})
-		if m := masked(f.decision(cust, u)); m != "" {
+		if m := masked(f.decision(cust, u)); m != "ssn=Hash" {
 			t.Fatalf("after the rename: %q", m)
+		}
+		// A tag a policy names is neither renamed nor deleted.
+		f.call(409, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"id": tagID("Legacy"), "name": "Retired"}}}, nil)
+		f.call(409, "DELETE", "/tag/Legacy?deleteHierarchy=true", nil, nil)
+		if m := masked(f.decision(cust, u)); m != "ssn=Hash" {
+			t.Fatalf("after the refused changes: %q", m)
 		}
 		// The metric counts recomputed plans.
 		metrics := string(f.call(200, "GET", "/metrics", nil, nil))

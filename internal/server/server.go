@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 	a.Requests = requests.New(db, a.Access.Requests(), a.Projects.Requests())
 	a.Identity.SetProjectCheck(projects.Exists)
 	a.Tags.Register("project", tags.Model{Check: a.Projects.CheckTagModel})
+	a.Tags.SetInUse(a.Governance.TagsInUse)
 	a.API.GovernanceRoutes(a.Governance, a.Access)
 	a.API.ProjectRoutes(a.Projects, a.Requests, a.Access)
 	a.AddBackground(a.Governance.Run)

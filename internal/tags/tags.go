@@ -35,6 +35,49 @@ type Service struct {
 	db     *store.DB
 	mu     sync.RWMutex
 	models map[string]Model
+	inUse  InUse
+}
+
+// InUse tells which of the named tags policies name, as a map from tag name
+// to descriptions of the policies naming it. A tag policies name is neither
+// renamed nor deleted: the policies would silently stop covering what it
+// tags.
+type InUse func(ctx context.Context, q *store.Queries, tags []string) (map[string][]string, error)
+
+// SetInUse plugs in the policies' use of tags.
+func (s *Service) SetInUse(f InUse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inUse = f
+}
+
+// checkUnused refuses (409) to rename or delete tags that policies name;
+// verb says which.
+func (s *Service) checkUnused(ctx context.Context, q *store.Queries, tags []*store.Tag, verb string) error {
+	s.mu.RLock()
+	f := s.inUse
+	s.mu.RUnlock()
+	if f == nil || len(tags) == 0 {
+		return nil
+	}
+	used, err := f(ctx, q, names(tags))
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if by := used[t.Name]; len(by) > 0 {
+			return errs.Conflictf("cannot %s tag %q: %s %s it; change or delete %s first",
+				verb, t.Name, strings.Join(by, ", "), plural(len(by), "names", "name"), plural(len(by), "that policy", "those policies"))
+		}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // New returns the tag service with the user and group models registered;
@@ -309,6 +352,9 @@ func (s *Service) rename(ctx context.Context, tx *store.Tx, p *auth.Principal, f
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkUnused(ctx, &tx.Queries, append([]*store.Tag{t}, children...), "rename"); err != nil {
+		return nil, err
+	}
 	old := t.Name
 	t.Name, t.UpdatedAt = name, now
 	if err := tx.UpdateTag(ctx, t); err != nil {
@@ -330,6 +376,9 @@ func (s *Service) rename(ctx context.Context, tx *store.Tx, p *auth.Principal, f
 func (s *Service) softDelete(ctx context.Context, tx *store.Tx, tags []*store.Tag, now time.Time) error {
 	if len(tags) == 0 {
 		return nil
+	}
+	if err := s.checkUnused(ctx, &tx.Queries, tags, "delete"); err != nil {
+		return err
 	}
 	ids := make([]int64, len(tags))
 	for i, t := range tags {
