@@ -330,6 +330,20 @@ func TestV2RegistersTheSampleDatabase(t *testing.T) {
 			t.Fatalf("sources: %v", sources)
 		}
 		env.Must(t, 404, servertest.AdminKey, "GET", "/api/v2/data/nope/sources", nil)
+		// Another user reads the connection only once they own one of its data sources.
+		ownerID, ownerKey := env.NewUser(t, "connection-reader")
+		env.Must(t, 403, ownerKey, "GET", "/api/v2/data/"+url.PathEscape("pg/sample"), nil)
+		env.Must(t, 403, ownerKey, "GET", "/api/v2/data/"+url.PathEscape("pg/sample")+"/sources", nil)
+		env.Must(t, 200, ownerKey, "GET", "/api/v2/data", nil).JSON(t, &keys)
+		if len(keys) != 0 {
+			t.Fatalf("a stranger lists connections: %v", keys)
+		}
+		env.Admin(t, 200, "POST", fmt.Sprintf("/dataSource/%d/access", cust.ID), map[string]any{"profileId": ownerID, "state": "owner"})
+		env.Must(t, 200, ownerKey, "GET", "/api/v2/data/"+url.PathEscape("pg/sample")+"/sources", nil)
+		env.Must(t, 200, ownerKey, "GET", "/api/v2/data", nil).JSON(t, &keys)
+		if len(keys) != 1 {
+			t.Fatalf("an owner lists connections: %v", keys)
+		}
 		var secret string
 		if err := env.App.DB.QueryRow(t.Context(), `SELECT secret FROM connections`).Scan(&secret); err != nil {
 			t.Fatal(err)

@@ -263,6 +263,25 @@ func mayChangeConnection(ctx context.Context, q *store.Queries, p *auth.Principa
 	return nil
 }
 
+// mayReadConnection lets a governor, the connection's creator and the
+// owners of any of its data sources read a V2 connection document: it names
+// hosts, databases and the account custos connects with.
+func mayReadConnection(ctx context.Context, q *store.Queries, p *auth.Principal, c *store.Connection) (bool, error) {
+	if p.Has(auth.Governance) || c.CreatedBy != nil && p.Is(*c.CreatedBy) {
+		return true, nil
+	}
+	list, err := q.DataSourcesOfConnection(ctx, c.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, d := range list {
+		if ok, err := isOwner(ctx, q, p, d.ID); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 // checkDataSourceModel lets the tag API tag a data source its owner or a
 // governor may change.
 func (s *Service) checkDataSourceModel(ctx context.Context, q *store.Queries, p *auth.Principal, id string) (string, error) {

@@ -526,7 +526,7 @@ type ConnectionSummary struct {
 	DataSources      int     `json:"dataSources"`
 }
 
-// ListV2 lists the connection keys of the V2 data API, sorted.
+// ListV2 lists the connection keys of the V2 data API that p may read, sorted.
 func (s *Service) ListV2(ctx context.Context, p *auth.Principal) ([]ConnectionSummary, error) {
 	conns, err := s.db.Connections(ctx)
 	if err != nil {
@@ -538,7 +538,12 @@ func (s *Service) ListV2(ctx context.Context, p *auth.Principal) ([]ConnectionSu
 	}
 	out := []ConnectionSummary{}
 	for _, c := range conns {
-		if c.Origin == store.ConnectionV2 {
+		if c.Origin != store.ConnectionV2 {
+			continue
+		}
+		if ok, err := mayReadConnection(ctx, &s.db.Queries, p, c); err != nil {
+			return nil, err
+		} else if ok {
 			out = append(out, ConnectionSummary{ConnectionKey: c.ConnectionKey, ConnectionString: c.ConnectionString,
 				DataSources: counts[c.ID]})
 		}
@@ -560,7 +565,7 @@ func (s *Service) connectionByKey(ctx context.Context, q *store.Queries, key str
 // GetV2 returns the document of a connection key as it would be posted,
 // without its secrets.
 func (s *Service) GetV2(ctx context.Context, p *auth.Principal, key string) (*Document, error) {
-	c, err := s.connectionByKey(ctx, &s.db.Queries, key)
+	c, err := s.readableConnection(ctx, p, key)
 	if err != nil {
 		return nil, err
 	}
@@ -572,9 +577,24 @@ func (s *Service) GetV2(ctx context.Context, p *auth.Principal, key string) (*Do
 	return &pub, nil
 }
 
+// readableConnection is the V2 connection of key, when p may read it.
+func (s *Service) readableConnection(ctx context.Context, p *auth.Principal, key string) (*store.Connection, error) {
+	c, err := s.connectionByKey(ctx, &s.db.Queries, key)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := mayReadConnection(ctx, &s.db.Queries, p, c); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errs.Forbiddenf("reading connection %q requires having created it, owning one of its data sources or the %s permission",
+			key, auth.Governance)
+	}
+	return c, nil
+}
+
 // SourcesV2 lists the names of a connection key's data sources, sorted.
 func (s *Service) SourcesV2(ctx context.Context, p *auth.Principal, key string) ([]string, error) {
-	c, err := s.connectionByKey(ctx, &s.db.Queries, key)
+	c, err := s.readableConnection(ctx, p, key)
 	if err != nil {
 		return nil, err
 	}
