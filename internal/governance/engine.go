@@ -22,19 +22,28 @@ const (
 	KindPurposeDeleted   = "purposeDeleted"   // purpose, purpose id
 )
 
-// follower is the engine's position in the change log. On PostgreSQL the
-// ids of concurrent transactions can commit out of order, so a reader that
-// only asks for ids above its last one could skip a row that commits late.
-// The cursor therefore moves only over ids that were applied; ids above it
-// that were applied already are remembered in seen, and a hole below them
-// is waited for until GapTimeout has passed since it was noticed (then it
-// is taken for a rolled-back transaction or an unused sequence value).
+// follower is the engine's position in the change log.
+//
+// On PostgreSQL the ids of concurrent transactions commit out of order, so
+// the follower does not go by ids: each read asks for the changes written by
+// transactions at or above the horizon — the oldest transaction not yet
+// finished when the previous read took its snapshot — and skips those it
+// applied already (written). Whatever a read could not see is written at or
+// above its horizon, so no change is skipped however long its transaction
+// stays open.
+//
+// SQLite commits one writer at a time, in id order. There the cursor moves
+// only over ids that were applied; ids above it that were applied already
+// are remembered in seen, and a hole below them (a rolled-back transaction)
+// is waited for until GapTimeout has passed since it was noticed.
 type follower struct {
 	mu          sync.Mutex
-	cursor      int64          // every id up to here is applied or skipped
-	seen        map[int64]bool // ids above the cursor already applied
-	hole        time.Time      // when the hole above the cursor was noticed
-	expiredUpTo time.Time      // subscriptions expiring up to here were announced
+	horizon     int64           // PostgreSQL: read the changes written at or above this transaction id
+	written     map[int64]int64 // PostgreSQL: applied changes at or above the horizon, id → writer
+	cursor      int64           // SQLite: every id up to here is applied or skipped
+	seen        map[int64]bool  // SQLite: ids above the cursor already applied
+	hole        time.Time       // SQLite: when the hole above the cursor was noticed
+	expiredUpTo time.Time       // subscriptions expiring up to here were announced
 }
 
 const changePage = 1000
@@ -53,21 +62,36 @@ func (s *Service) sync(ctx context.Context, expire bool) error {
 	defer f.mu.Unlock()
 	b := newBatch()
 	var ids []int64
-	for from := f.cursor; ; {
-		page, err := s.db.ChangesAfter(ctx, from, changePage)
-		if err != nil {
+	var written []store.WrittenChange
+	horizon := f.horizon
+	if s.db.Backend() == store.Postgres {
+		var err error
+		if written, horizon, err = s.db.ChangesWrittenSince(ctx, f.horizon); err != nil {
 			return err
 		}
-		for _, c := range page {
-			if !f.seen[c.ID] {
-				b.add(c)
+		for _, c := range written {
+			if _, ok := f.written[c.ID]; !ok {
+				b.add(c.Change)
 				ids = append(ids, c.ID)
 			}
 		}
-		if len(page) < changePage {
-			break
+	} else {
+		for from := f.cursor; ; {
+			page, err := s.db.ChangesAfter(ctx, from, changePage)
+			if err != nil {
+				return err
+			}
+			for _, c := range page {
+				if !f.seen[c.ID] {
+					b.add(c)
+					ids = append(ids, c.ID)
+				}
+			}
+			if len(page) < changePage {
+				break
+			}
+			from = page[len(page)-1].ID
 		}
-		from = page[len(page)-1].ID
 	}
 	var expiredUpTo time.Time
 	if expire {
@@ -88,10 +112,27 @@ func (s *Service) sync(ctx context.Context, expire bool) error {
 	if expire {
 		f.expiredUpTo = expiredUpTo
 	}
+	s.applied.Add(float64(len(ids)))
+	if s.db.Backend() == store.Postgres {
+		// What was read is applied; what is written below the new
+		// horizon will not be read again.
+		if horizon > f.horizon {
+			f.horizon = horizon
+		}
+		for _, c := range written {
+			f.written[c.ID] = c.Writer
+		}
+		for id, w := range f.written {
+			if w < f.horizon {
+				delete(f.written, id)
+			}
+		}
+		s.cursorLag.Set(float64(len(f.written)))
+		return nil
+	}
 	for _, id := range ids {
 		f.seen[id] = true
 	}
-	s.applied.Add(float64(len(ids)))
 	s.advance()
 	s.cursorLag.Set(float64(len(f.seen)))
 	return nil

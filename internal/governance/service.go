@@ -29,8 +29,9 @@ type Options struct {
 	Registry prometheus.Registerer
 	// PollInterval is how often the change log is read; default 500ms.
 	PollInterval time.Duration
-	// GapTimeout is how long a hole in the change log's ids is waited for
-	// before it is taken for a transaction that rolled back; default 5s.
+	// GapTimeout is how long, on SQLite, a hole in the change log's ids is
+	// waited for before it is taken for a transaction that rolled back;
+	// default 5s. PostgreSQL follows the log by transaction ids instead.
 	GapTimeout time.Duration
 	// Acting gives what users act under (their current project); nil
 	// means no purposes and no limits.
@@ -88,13 +89,13 @@ func New(db *store.DB, opts Options) *Service {
 	s := &Service{db: db, opts: opts, log: opts.Log, people: newPeople(), notify: newNotifier(),
 		sources: map[int64]*sourceInfo{}}
 	s.ix.Store(policy.NewIndex())
-	s.follow.seen = map[int64]bool{}
+	s.follow.seen, s.follow.written = map[int64]bool{}, map[int64]int64{}
 	s.recomputed = prometheus.NewCounter(prometheus.CounterOpts{Name: "custos_policy_plans_recomputed_total",
 		Help: "Data source plans that changed because a policy, data source, tag or owner changed."})
 	s.applied = prometheus.NewCounter(prometheus.CounterOpts{Name: "custos_policy_changes_applied_total",
 		Help: "Change-log entries the policy engine applied."})
 	s.cursorLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "custos_policy_change_backlog",
-		Help: "Change-log entries above the engine's cursor (waiting behind a gap or not yet read)."})
+		Help: "Change-log entries the engine keeps track of: applied above its position, waiting for an older transaction to finish."})
 	if opts.Registry != nil {
 		opts.Registry.MustRegister(s.recomputed, s.applied, s.cursorLag)
 	}
@@ -113,10 +114,18 @@ func (s *Service) Load(ctx context.Context) error {
 	}
 	s.follow.mu.Lock()
 	defer s.follow.mu.Unlock()
-	// Changes of the last GapTimeout are replayed after the load: a
-	// transaction that started before it may commit after it.
+	// Changes the load may not see are replayed after it: on PostgreSQL
+	// those written by transactions not finished before it starts, on
+	// SQLite those of the last GapTimeout.
 	var cursor *int64
-	if err := s.db.QueryRow(ctx, `SELECT MAX(id) FROM changes WHERE created_at < $1`,
+	var horizon int64
+	if s.db.Backend() == store.Postgres {
+		h, err := s.db.XIDHorizon(ctx)
+		if err != nil {
+			return fmt.Errorf("read the change log: %w", err)
+		}
+		horizon = h
+	} else if err := s.db.QueryRow(ctx, `SELECT MAX(id) FROM changes WHERE created_at < $1`,
 		store.Now().Add(-s.opts.GapTimeout)).Scan(&cursor); err != nil {
 		return fmt.Errorf("read the change log: %w", err)
 	}
@@ -159,6 +168,7 @@ func (s *Service) Load(ctx context.Context) error {
 	s.sources = sources
 	s.srcMu.Unlock()
 	s.follow.cursor, s.follow.seen, s.follow.hole = 0, map[int64]bool{}, time.Time{}
+	s.follow.horizon, s.follow.written = horizon, map[int64]int64{}
 	if cursor != nil {
 		s.follow.cursor = *cursor
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -48,4 +49,49 @@ func (q *Queries) LastChangeID(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return *id, err
+}
+
+// XIDHorizon is, on PostgreSQL, the oldest transaction id not yet finished
+// (the current snapshot's xmin): a change invisible now is written by a
+// transaction at or above it.
+func (q *Queries) XIDHorizon(ctx context.Context) (int64, error) {
+	var h int64
+	err := q.QueryRow(ctx, `SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint`).Scan(&h)
+	return h, err
+}
+
+// WrittenChange is a change with the transaction that wrote it.
+type WrittenChange struct {
+	Change
+	Writer int64
+}
+
+// ChangesWrittenSince returns, on PostgreSQL, the changes written by
+// transactions with ids at or above horizon, oldest first, and the horizon
+// of the snapshot that read them: every change it did not see is written at
+// or above that horizon, so the next read starts there.
+func (q *Queries) ChangesWrittenSince(ctx context.Context, horizon int64) ([]WrittenChange, int64, error) {
+	// One statement, one snapshot: the horizon belongs to the rows read.
+	rows, err := q.Query(ctx, `SELECT s.xmin, c.id, c.kind, c.model_type, c.model_id, c.created_at, c.writer_xid::text::bigint
+		FROM (SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint AS xmin) s
+		LEFT JOIN changes c ON c.writer_xid >= $1::text::xid8 ORDER BY c.id`, strconv.FormatInt(horizon, 10))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []WrittenChange
+	next := horizon
+	for rows.Next() {
+		var id, writer *int64
+		var kind, modelType, modelID *string
+		var at *time.Time
+		if err := rows.Scan(&next, &id, &kind, &modelType, &modelID, &at, &writer); err != nil {
+			return nil, 0, err
+		}
+		if id != nil {
+			out = append(out, WrittenChange{Change: Change{ID: *id, Kind: *kind, ModelType: *modelType, ModelID: *modelID,
+				CreatedAt: *at}, Writer: *writer})
+		}
+	}
+	return out, next, rows.Err()
 }
