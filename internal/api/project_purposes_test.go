@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/custosdata/custos/internal/server/servertest"
@@ -254,6 +255,44 @@ func TestPurposeApproval(t *testing.T) {
 		w.do(ginaKey, 200, "POST", "/api/v2/project", "name: Fraud\nprojectKey: fraud\npurposes: [\""+other+"\"]\nstagedPurposes: [Use Purposes]\n", nil)
 		sides(pid, []string{other}, []string{"Use Purposes"})
 		acting([]string{"Purpose Hierarchy.Child 2"})
+
+		// Decisions are audited: the approval by PUT in the save record, the endpoints on their own.
+		audited := func(where string, args ...any) int {
+			t.Helper()
+			var n int
+			if err := env.App.DB.QueryRow(t.Context(), `SELECT COUNT(*) FROM audit_records WHERE success = TRUE AND `+where,
+				args...).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := audited(`record_type = 'projectPurposeDecision' AND action = $1 AND project_id = $2`, "approve", pid); n != 1 {
+			t.Fatalf("%d approvals audited", n)
+		}
+		if n := audited(`record_type = 'projectPurposeDecision' AND action = $1 AND project_id = $2`, "deny", pid); n != 1 {
+			t.Fatalf("%d denials audited", n)
+		}
+		saves := map[string]int{}
+		rows, err := env.App.DB.Query(t.Context(), `SELECT details FROM audit_records WHERE success = TRUE
+			AND record_type = 'projectSave' AND project_id = $1`, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var d []byte
+			if err := rows.Scan(&d); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"purposesApproved", "purposesRequested", "purposesDenied"} {
+				if strings.Contains(string(d), `"`+k+`"`) {
+					saves[k]++
+				}
+			}
+		}
+		rows.Close()
+		if saves["purposesApproved"] < 2 || saves["purposesRequested"] < 3 || saves["purposesDenied"] < 1 {
+			t.Fatalf("saves audited by outcome: %v", saves)
+		}
 
 		// A governor's own project: purposes are live at once.
 		var direct purposeSides

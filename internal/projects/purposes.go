@@ -247,15 +247,15 @@ func (s *Service) DecidePurpose(ctx context.Context, p *auth.Principal, projectI
 	if approve {
 		verb = "approve"
 	}
+	if !p.Has(auth.Governance) {
+		return nil, errs.Forbiddenf("only governors (GOVERNANCE) %s the purposes of a project", verb)
+	}
 	var pr *Project
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
 		var err error
 		if pr, err = load(ctx, q, projectID); err != nil {
 			return err
-		}
-		if !p.Has(auth.Governance) {
-			return errs.Forbiddenf("only governors (GOVERNANCE) %s the purposes of a project", verb)
 		}
 		if pr.Deleted {
 			return errs.Conflictf("project %q is disabled; restore it (PUT /project/%d with deleted: false) first", pr.Name, pr.ID)
