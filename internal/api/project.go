@@ -194,8 +194,8 @@ type projectBody struct {
 	Description        *string         `json:"description"`
 	Documentation      *string         `json:"documentation" doc:"Markdown; defaults to \"# <name>\""`
 	Tags               json.RawMessage `json:"tags" doc:"tag names, or objects with a name"`
-	Purposes           json.RawMessage `json:"purposes" doc:"purpose ids, names, or objects with an id or a name"`
-	StagedPurposes     json.RawMessage `json:"stagedPurposes" doc:"refused unless empty: custos has no purpose approval"`
+	Purposes           json.RawMessage `json:"purposes" doc:"the live purposes: ids, names, or objects with an id or a name; from a caller without GOVERNANCE, purposes not live already are staged for approval"`
+	StagedPurposes     json.RawMessage `json:"stagedPurposes" doc:"purposes waiting for a governor's approval, as purposes; from a caller without GOVERNANCE the same as listing them in purposes"`
 	Deleted            *bool           `json:"deleted" doc:"true disables the project; false restores it"`
 	Snowflake          json.RawMessage `json:"snowflake" doc:"refused unless null: custos has no project workspaces"`
 	AllowMaskedJoins   *bool           `json:"allowMaskedJoins"`
@@ -219,14 +219,11 @@ func (b *projectBody) input() (projects.Input, error) {
 	var l errs.List
 	in := projects.Input{Key: b.ProjectKey, Name: b.Name, Status: b.Status, Description: b.Description,
 		Documentation: b.Documentation, AllowMaskedJoins: b.AllowMaskedJoins, Deleted: b.Deleted,
-		PurposesField: "purposes", DataSourcesField: "dataSources"}
+		PurposesField: "purposes", StagedPurposesField: "stagedPurposes", DataSourcesField: "dataSources"}
 	for field, raw := range map[string]json.RawMessage{"workspace": b.Workspace, "snowflake": b.Snowflake} {
 		if present(raw) && !isNull(raw) {
 			l.Add(field, errs.CodeInvalid, "%s: custos has no project workspaces; leave %s out or null", field, field)
 		}
-	}
-	if present(b.StagedPurposes) && !isNull(b.StagedPurposes) && strings.TrimSpace(string(b.StagedPurposes)) != "[]" {
-		l.Add("stagedPurposes", errs.CodeInvalid, "stagedPurposes: custos has no purpose approval; list the purposes in purposes")
 	}
 	if b.Type != nil && *b.Type != "" && !strings.EqualFold(*b.Type, "user") {
 		l.Add("type", errs.CodeEnum, "type must be user: custos creates no schema projects")
@@ -248,6 +245,13 @@ func (b *projectBody) input() (projects.Input, error) {
 			return in, err
 		}
 		in.Purposes = &refs
+	}
+	if present(b.StagedPurposes) {
+		refs, err := refsOf(b.StagedPurposes, "stagedPurposes")
+		if err != nil {
+			return in, err
+		}
+		in.StagedPurposes = &refs
 	}
 	if present(b.DataSources) {
 		refs, err := refsOf(b.DataSources, "dataSources")
@@ -593,6 +597,30 @@ func (s *Server) projectRoutes(prj *projects.Service) {
 			out.WorkspaceWarnings = &[]string{}
 			return out, nil
 		})
+
+	for _, approve := range []bool{true, false} {
+		verb, summary := "deny", "Deny a purpose staged in a project: it is removed (governors)"
+		if approve {
+			verb, summary = "approve", "Approve a purpose staged in a project: its members act under it once they acknowledge it (governors)"
+		}
+		s.Handle(Op{Method: "POST", Path: "/project/{projectId}/purpose/{purposeId}/" + verb, Summary: summary, Tag: tag,
+			Permission: auth.Governance, IntParams: []string{"projectId", "purposeId"}, Response: projectJSON{}},
+			func(r *Request) (any, error) {
+				id, err := r.PathInt("projectId")
+				if err != nil {
+					return nil, err
+				}
+				purpose, err := r.PathInt("purposeId")
+				if err != nil {
+					return nil, err
+				}
+				v, err := prj.DecidePurpose(r.Context(), r.P, id, purpose, approve)
+				if err != nil {
+					return nil, err
+				}
+				return projectOf(v), nil
+			})
+	}
 
 	s.Handle(Op{Method: "DELETE", Path: "/project/{projectId}", Summary: "Disable a project; delete it for good on the second call",
 		Tag: tag, IntParams: []string{"projectId"}, Response: projectDeleteJSON{}}, func(r *Request) (any, error) {

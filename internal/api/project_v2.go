@@ -17,7 +17,8 @@ type v2ProjectBody struct {
 	Documentation      json.RawMessage `json:"documentation" doc:"Markdown text"`
 	AllowedMaskedJoins *bool           `json:"allowedMaskedJoins" doc:"the reference's field name"`
 	AllowMaskedJoins   *bool           `json:"allowMaskedJoins" doc:"the name its examples use; both are accepted"`
-	Purposes           []string        `json:"purposes" doc:"full purpose names; they must exist"`
+	Purposes           []string        `json:"purposes" doc:"full purpose names; they must exist. From a caller without GOVERNANCE, purposes not live already are staged for approval"`
+	StagedPurposes     []string        `json:"stagedPurposes" doc:"custos addition: purposes waiting for a governor's approval; from a caller without GOVERNANCE the same as listing them in purposes"`
 	Datasources        []string        `json:"datasources" doc:"data source names; they must exist"`
 	DataSources        []string        `json:"dataSources" doc:"accepted for datasources"`
 	SubscriptionPolicy json.RawMessage `json:"subscriptionPolicy" doc:"anyone, approval, entitlements or manual (default)"`
@@ -50,7 +51,8 @@ type v2ProjectJSON struct {
 	Description        *string                      `json:"description,omitempty"`
 	Documentation      *string                      `json:"documentation,omitempty"`
 	AllowMaskedJoins   bool                         `json:"allowMaskedJoins,omitempty"`
-	Purposes           []string                     `json:"purposes,omitempty"`
+	Purposes           []string                     `json:"purposes,omitempty" doc:"the live purposes"`
+	StagedPurposes     []string                     `json:"stagedPurposes,omitempty" doc:"custos addition: the purposes waiting for a governor's approval"`
 	Datasources        []string                     `json:"datasources,omitempty"`
 	SubscriptionPolicy *projects.SubscriptionPolicy `json:"subscriptionPolicy,omitempty"`
 	Equalization       bool                         `json:"equalization,omitempty"`
@@ -64,6 +66,9 @@ func v2ProjectOf(v *projects.View) v2ProjectJSON {
 		Disabled: v.Deleted}
 	for _, p := range v.LivePurposes() {
 		out.Purposes = append(out.Purposes, p.Name)
+	}
+	for _, p := range v.StagedPurposes() {
+		out.StagedPurposes = append(out.StagedPurposes, p.Name)
 	}
 	for _, d := range v.DataSources {
 		if n := v.DataSourceNames[d.DataSourceID]; n != "" {
@@ -135,8 +140,8 @@ func (b *v2ProjectBody) input() (projects.Input, error) {
 	empty := ""
 	open := "open"
 	in := projects.Input{Key: b.ProjectKey, Name: b.Name, Status: &open, Description: b.Description, Documentation: doc,
-		AllowMaskedJoins: &masked, SetPolicy: true, Policy: sp, PurposesField: "purposes", DataSourcesField: "datasources",
-		Equalization: &projects.EqualizationInput{On: b.Equalization != nil && *b.Equalization}}
+		AllowMaskedJoins: &masked, SetPolicy: true, Policy: sp, PurposesField: "purposes", StagedPurposesField: "stagedPurposes",
+		DataSourcesField: "datasources", Equalization: &projects.EqualizationInput{On: b.Equalization != nil && *b.Equalization}}
 	if in.Description == nil {
 		in.Description = &empty
 	}
@@ -149,6 +154,11 @@ func (b *v2ProjectBody) input() (projects.Input, error) {
 		purposes = append(purposes, projects.Ref{Name: p})
 	}
 	in.Purposes = &purposes
+	staged := make([]projects.Ref, 0, len(b.StagedPurposes))
+	for _, p := range b.StagedPurposes {
+		staged = append(staged, projects.Ref{Name: p})
+	}
+	in.StagedPurposes = &staged
 	names := b.Datasources
 	if names == nil {
 		names = b.DataSources

@@ -43,7 +43,8 @@ func BenchmarkActing(b *testing.B) {
 			if err := saveProject(ctx, &tx.Queries, p); err != nil {
 				return err
 			}
-			if _, err := setPurposes(ctx, &tx.Queries, p.ID, purposes, nil, now); err != nil {
+			_, added := planPurposes(purposeStates{}, purposes, nil, true)
+			if err := writePurposes(ctx, &tx.Queries, p.ID, added, nil, now); err != nil {
 				return err
 			}
 			if err := putMember(ctx, &tx.Queries, &Member{ProjectID: p.ID, ModelType: modelGroup, ModelID: group, State: stateSubscribed,

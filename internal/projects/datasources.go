@@ -435,7 +435,7 @@ func restrictionOf(c policy.Cond) Restriction {
 }
 
 // ProjectsUsing lists, for each purpose, the enabled projects working under
-// it (by id, ascending).
+// it (by id, ascending); a project where it waits for approval does not.
 func (s *Service) ProjectsUsing(ctx context.Context, purposeIDs []int64) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
 	if len(purposeIDs) == 0 {
@@ -443,7 +443,7 @@ func (s *Service) ProjectsUsing(ctx context.Context, purposeIDs []int64) (map[in
 	}
 	var a store.Args
 	rows, err := s.db.Query(ctx, `SELECT pp.purpose_id, pp.project_id FROM project_purposes pp JOIN projects p ON p.id = pp.project_id
-		WHERE p.deleted = FALSE AND pp.purpose_id IN `+store.List(&a, purposeIDs)+` ORDER BY pp.purpose_id, pp.project_id`, a...)
+		WHERE p.deleted = FALSE AND pp.staged = FALSE AND pp.purpose_id IN `+store.List(&a, purposeIDs)+` ORDER BY pp.purpose_id, pp.project_id`, a...)
 	if err != nil {
 		return nil, err
 	}

@@ -39,22 +39,26 @@ type Input struct {
 	Documentation    *string
 	AllowMaskedJoins *bool
 	// SetPolicy replaces the subscription policy with Policy (nil: manual).
-	SetPolicy    bool
-	Policy       *SubscriptionPolicy
-	Purposes     *[]Ref
-	DataSources  *[]Ref
-	Tags         *[]string
-	Equalization *EqualizationInput
-	Deleted      *bool
-	// Fields name the payload's fields in errors: purposes, dataSources
-	// (V1) or datasources (V2), tags.
-	PurposesField, DataSourcesField string
+	SetPolicy bool
+	Policy    *SubscriptionPolicy
+	// Purposes are the live purposes, StagedPurposes those waiting for a
+	// governor's approval (see planPurposes): nil leaves that side alone.
+	Purposes       *[]Ref
+	StagedPurposes *[]Ref
+	DataSources    *[]Ref
+	Tags           *[]string
+	Equalization   *EqualizationInput
+	Deleted        *bool
+	// Fields name the payload's fields in errors: purposes, stagedPurposes,
+	// dataSources (V1) or datasources (V2), tags.
+	PurposesField, StagedPurposesField, DataSourcesField string
 }
 
 // Changes says what a save changed.
 type Changes struct {
 	Creating           bool
 	Fields             []string
+	Purposes           *purposeChange
 	DataSourcesAdded   int
 	DataSourcesRemoved int
 }
@@ -242,7 +246,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p *auth.Principal, cu
 			return nil, nil, err
 		}
 	}
-	purposeIDs, err := s.resolvePurposes(ctx, q, &l, in)
+	liveIDs, stagedIDs, err := s.resolveAllPurposes(ctx, q, &l, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -289,13 +293,23 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p *auth.Principal, cu
 		}
 	}
 	ch.Fields = changedFields(cur, pr)
-	if purposeIDs != nil {
-		changed, err := setPurposes(ctx, q, pr.ID, purposeIDs, &p.UserID, now)
-		if err != nil {
+	ch.Purposes = &purposeChange{}
+	if liveIDs != nil || stagedIDs != nil {
+		states := purposeStates{}
+		if cur != nil {
+			if states, err = purposeStatesOf(ctx, q, pr.ID); err != nil {
+				return nil, nil, err
+			}
+		}
+		_, ch.Purposes = planPurposes(states, liveIDs, stagedIDs, p.Has(auth.Governance))
+		if err := writePurposes(ctx, q, pr.ID, ch.Purposes, &p.UserID, now); err != nil {
 			return nil, nil, err
 		}
-		if changed {
+		if ch.Purposes.liveChanged() {
 			ch.Fields = append(ch.Fields, "purposes")
+		}
+		if ch.Purposes.stagedChanged() {
+			ch.Fields = append(ch.Fields, "stagedPurposes")
 		}
 	}
 	if dsIDs != nil {
@@ -338,18 +352,33 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, p *auth.Principal, cu
 func (s *Service) announceSave(ctx context.Context, q *store.Queries, p *auth.Principal, cur, pr *Project, ch *Changes,
 	eqChanged, wasDeleted bool) error {
 	id := pr.ID
+	details := ch.Purposes.details()
+	details["creating"], details["fields"] = ch.Creating, ch.Fields
+	details["dataSourcesAdded"], details["dataSourcesRemoved"] = ch.DataSourcesAdded, ch.DataSourcesRemoved
 	if err := audit.Write(ctx, q, audit.Event{Type: "projectSave", Success: true, TargetType: "project", TargetID: idString(id),
-		ProjectID: &id, ProjectName: pr.Name, Details: map[string]any{"creating": ch.Creating, "fields": ch.Fields,
-			"dataSourcesAdded": ch.DataSourcesAdded, "dataSourcesRemoved": ch.DataSourcesRemoved}}); err != nil {
+		ProjectID: &id, ProjectName: pr.Name, Details: details}); err != nil {
 		return err
 	}
 	uid := p.UserID
 	if cur == nil {
+		meta := ch.Purposes.counts()
+		meta["projectName"] = pr.Name
+		to := []int64{uid}
+		if len(ch.Purposes.Requested) > 0 {
+			governors, err := activity.UsersWith(ctx, q, auth.Governance)
+			if err != nil {
+				return err
+			}
+			to = append(to, governors...)
+		}
 		return activity.Notify(ctx, q, &activity.Activity{ModelType: "project", ModelID: idString(id),
-			NotificationType: activity.ModelCreated, ActionBy: &uid, TargetUser: &uid,
-			Metadata: map[string]any{"projectName": pr.Name}}, []int64{uid})
+			NotificationType: activity.ModelCreated, ActionBy: &uid, TargetUser: &uid, Metadata: meta}, to)
 	}
 	members, err := everyone(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	to, err := purposeRecipients(ctx, q, id, ch.Purposes)
 	if err != nil {
 		return err
 	}
@@ -360,8 +389,10 @@ func (s *Service) announceSave(ctx context.Context, q *store.Queries, p *auth.Pr
 	case len(ch.Fields) == 0:
 		return nil
 	}
+	meta := ch.Purposes.counts()
+	meta["projectName"], meta["fields"] = pr.Name, ch.Fields
 	if err := activity.Notify(ctx, q, &activity.Activity{ModelType: "project", ModelID: idString(id), NotificationType: kind,
-		ActionBy: &uid, Metadata: map[string]any{"projectName": pr.Name, "fields": ch.Fields}}, members); err != nil {
+		ActionBy: &uid, Metadata: meta}, to); err != nil {
 		return err
 	}
 	if eqChanged {
@@ -410,19 +441,49 @@ func slicesContain(list []string, s string) bool {
 	return false
 }
 
-// resolvePurposes checks the purposes named exist (live) and returns their
-// ids; nil when in leaves them alone.
-func (s *Service) resolvePurposes(ctx context.Context, q *store.Queries, l *errs.List, in Input) ([]int64, error) {
-	if in.Purposes == nil {
-		return nil, nil
-	}
+// resolveAllPurposes checks the purposes in and staged purposes named
+// exist and that none is named in both, and returns their ids; nil for a
+// list in leaves alone.
+func (s *Service) resolveAllPurposes(ctx context.Context, q *store.Queries, l *errs.List, in Input) (live, staged []int64, err error) {
 	field := in.PurposesField
 	if field == "" {
 		field = "purposes"
 	}
+	stagedField := in.StagedPurposesField
+	if stagedField == "" {
+		stagedField = "stagedPurposes"
+	}
+	if live, err = s.resolvePurposes(ctx, q, l, in.Purposes, field); err != nil {
+		return nil, nil, err
+	}
+	if staged, err = s.resolvePurposes(ctx, q, l, in.StagedPurposes, stagedField); err != nil {
+		return nil, nil, err
+	}
+	if live == nil || staged == nil {
+		return live, staged, nil
+	}
+	inLive := map[int64]bool{}
+	for _, id := range live {
+		inLive[id] = true
+	}
+	for i, id := range staged {
+		if inLive[id] {
+			f := fmt.Sprintf("%s[%d]", stagedField, i)
+			l.Add(f, errs.CodeUnique, "%s: the purpose is listed in %s too; a purpose is live or staged", f, field)
+		}
+	}
+	return live, staged, nil
+}
+
+// resolvePurposes checks the purposes named exist (live) and returns their
+// ids; nil when refs is nil.
+func (s *Service) resolvePurposes(ctx context.Context, q *store.Queries, l *errs.List, refs *[]Ref, field string) ([]int64, error) {
+	if refs == nil {
+		return nil, nil
+	}
 	var names []string
 	var ids []int64
-	for _, r := range *in.Purposes {
+	for _, r := range *refs {
 		if r.Name != "" {
 			names = append(names, r.Name)
 		} else {
@@ -439,7 +500,7 @@ func (s *Service) resolvePurposes(ctx context.Context, q *store.Queries, l *errs
 	}
 	out := []int64{}
 	seen := map[int64]bool{}
-	for i, r := range *in.Purposes {
+	for i, r := range *refs {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		id := r.ID
 		if r.Name != "" {

@@ -236,47 +236,6 @@ func livePurposeIDs(ctx context.Context, q *store.Queries, ids []int64) (map[int
 	return out, err
 }
 
-// setPurposes makes the project's purposes exactly ids (the
-// acknowledgements of those removed go with them), reporting whether
-// anything changed.
-func setPurposes(ctx context.Context, q *store.Queries, projectID int64, ids []int64, by *int64, now time.Time) (bool, error) {
-	cur, err := store.Int64s(q.Query(ctx, `SELECT purpose_id FROM project_purposes WHERE project_id = $1`, projectID))
-	if err != nil {
-		return false, err
-	}
-	want := map[int64]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	have := map[int64]bool{}
-	changed := false
-	for _, id := range cur {
-		have[id] = true
-		if !want[id] {
-			changed = true
-			if _, err := q.Exec(ctx, `DELETE FROM project_purposes WHERE project_id = $1 AND purpose_id = $2`, projectID, id); err != nil {
-				return false, err
-			}
-			// Members acknowledge a purpose added again anew.
-			if _, err := q.Exec(ctx, `DELETE FROM project_acknowledgements WHERE project_id = $1 AND purpose_id = $2`, projectID, id); err != nil {
-				return false, err
-			}
-		}
-	}
-	for _, id := range ids {
-		if have[id] {
-			continue
-		}
-		have[id] = true
-		changed = true
-		if _, err := q.Exec(ctx, `INSERT INTO project_purposes (project_id, purpose_id, staged, added_by, created_at)
-			VALUES ($1, $2, FALSE, $3, $4)`, projectID, id, by, now); err != nil {
-			return false, err
-		}
-	}
-	return changed, nil
-}
-
 // Member is a row of project_members: a member, or a request to join.
 type Member struct {
 	ID         int64

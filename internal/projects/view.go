@@ -51,6 +51,18 @@ func (v *View) LivePurposes() []*Purpose {
 	return out
 }
 
+// StagedPurposes are the purposes waiting for a governor's approval (not
+// deleted).
+func (v *View) StagedPurposes() []*Purpose {
+	var out []*Purpose
+	for _, p := range v.Purposes {
+		if p.Staged && !p.Deleted {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // stateRank orders membership states from strongest to weakest.
 var stateRank = map[string]int{stateOwner: 5, stateExpert: 4, stateSubscribed: 3, statePending: 2, stateDenied: 1}
 
