@@ -193,6 +193,10 @@ type entitlementsJSON struct {
 	Groups     []string            `json:"groups"`
 	Attributes map[string][]string `json:"attributes"`
 	Purposes   []string            `json:"purposes"`
+	// Own holds the user's own groups and attributes while an equalized
+	// project limits Groups and Attributes: restrictions they bring still
+	// apply.
+	Own *policy.Own `json:"own,omitempty" doc:"the user's own groups and attributes while an equalized project limits them (restrictions they bring still apply); absent otherwise"`
 }
 
 // actingUnderJSON is the project a decision evaluates the user under.
@@ -249,7 +253,7 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 	out := effectivePlanJSON{DataSourceID: d.DataSourceID, DataSourceName: d.DataSourceName, ProfileID: d.ProfileID,
 		UserID: d.User.Username, Enabled: d.Enabled, CanRead: d.Grant != "", CanWrite: d.Grant == "WRITE",
 		Entitlements: entitlementsJSON{Groups: nonNil(d.User.Groups), Attributes: d.User.Attributes,
-			Purposes: nonNil(d.User.Purposes)},
+			Purposes: nonNil(d.User.Purposes), Own: d.User.Own},
 		Read:    accessJSON{Status: dec.Read.Status, Approvals: dec.Read.Approvals, Discoverable: dec.Read.Discoverable},
 		Write:   accessJSON{Status: dec.Write.Status, Approvals: dec.Write.Approvals, Discoverable: dec.Write.Discoverable},
 		Columns: []columnDecisionJSON{}, Rows: []rowDecisionJSON{}, NoRows: dec.NoRows, Policies: []policyRefJSON{}}

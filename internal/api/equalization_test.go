@@ -226,3 +226,53 @@ func TestExpirations(t *testing.T) {
 		w.do(anaKey, 403, "POST", fmt.Sprintf("/project/current/%d", pid), nil, nil)
 	})
 }
+
+// TestEqualizationKeepsRestrictions: a contractor who equalizes a project
+// of their own to nothing and acts under it keeps the mask every contractor
+// gets (an inclusion), in the decision API and in what enforcement reads.
+func TestEqualizationKeepsRestrictions(t *testing.T) {
+	servertest.EachBackend(t, func(t *testing.T, env *servertest.Env) {
+		defer noFallbacks(t, env)
+		w := newPWorld(t, env)
+		customer := w.sources("eqr", "CUSTOMER")["Customer"]
+		w.tagColumn(customer, "SSN", "PII.SSN")
+		cid, cKey := env.NewUser(t, "carl@example.com")
+		w.group("Contractors", "carl@example.com")
+		w.policy(`policyKey: mask for contractors
+name: Mask For Contractors
+type: data
+actions:
+- rules:
+  - type: Masking
+    inclusions:
+      groups:
+      - Contractors
+    config:
+      fields:
+      - type: columnTags
+        columnTag: PII.SSN
+      maskingConfig:
+        type: Hash
+circumstances:
+- type: columnTags
+  columnTag: PII.SSN
+`)
+		w.grant(customer, cid)
+		if d := w.decision(customer, cid); !d.masked("SSN") {
+			t.Fatalf("a contractor is masked: %+v", d)
+		}
+		pid := w.saveV2("name: Escape\nprojectKey: escape\n")
+		path := fmt.Sprintf("/project/%d", pid)
+		w.admin(200, "POST", path+"/members", map[string]any{"profileId": cid, "state": "owner"}, nil)
+		w.admin(200, "PUT", path, map[string]any{"equalization": map[string]any{"setNone": true}}, nil)
+		w.do(cKey, 200, "POST", fmt.Sprintf("/project/current/%d", pid), nil, nil)
+		d := w.decision(customer, cid)
+		if !d.masked("SSN") || len(d.Entitlements.Groups) != 0 {
+			t.Fatalf("under a project equalized to nothing the contractor is still masked: %+v", d)
+		}
+		users, err := env.App.Governance.Entitlements(t.Context(), []int64{cid})
+		if u := users[cid]; err != nil || len(u.Groups) != 0 || u.Own == nil || !slices.Equal(u.Own.Groups, []string{"Contractors"}) {
+			t.Fatalf("enforced entitlements: %+v %v", users[cid], err)
+		}
+	})
+}

@@ -393,6 +393,12 @@ func (s *Service) roles(ctx context.Context, db *postgres.Database, pc PostgresC
 		}
 		ent := postgres.Entitlement{Role: role, UserID: id, Username: username, IAM: iam,
 			Groups: e.Groups, Attributes: e.Attributes, Purposes: e.Purposes}
+		if e.Own != nil {
+			ent.OwnGroups, ent.OwnAttributes = e.Own.Groups, e.Own.Attributes
+			if ent.OwnGroups == nil {
+				ent.OwnGroups = []string{}
+			}
+		}
 		if field := unstorable(ent); field != "" {
 			// The entitlements table cannot hold it, and one such row would
 			// stop every change from reaching the database.
@@ -422,14 +428,16 @@ func unstorable(e postgres.Entitlement) string {
 	switch {
 	case bad(e.Username, e.IAM):
 		return "name"
-	case bad(e.Groups...):
+	case bad(e.Groups...), bad(e.OwnGroups...):
 		return "groups"
 	case bad(e.Purposes...):
 		return "purposes"
 	}
-	for n, vs := range e.Attributes {
-		if bad(n) || bad(vs...) {
-			return "attributes"
+	for _, attrs := range []map[string][]string{e.Attributes, e.OwnAttributes} {
+		for n, vs := range attrs {
+			if bad(n) || bad(vs...) {
+				return "attributes"
+			}
 		}
 	}
 	return ""

@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/server/servertest"
 	"github.com/custosdata/custos/internal/store"
@@ -126,9 +127,17 @@ func runCorpusFile(t *testing.T, backend servertest.Backend, cf *corpusFile) {
 func newWorld(t *testing.T, backend servertest.Backend, cf *corpusFile, sources []corpusDS, cases []corpusCase) *corpusWorld {
 	f := newFixture(t, backend)
 	w := &corpusWorld{f: f, cf: cf, sources: map[int64]int64{}, back: map[int64]int64{}, applied: map[int64][]int64{}}
-	acting := map[int64][]string{}
+	acting := map[int64]governance.Acting{}
 	for name, u := range cf.Users {
 		id := f.user(corpusUserID(name))
+		acting[id] = governance.Acting{Purposes: u.Purposes}
+		if u.Own != nil {
+			// A user acting under an equalized project: they hold Own, and
+			// the project's set is what the case lets them keep.
+			acting[id] = governance.Acting{Purposes: u.Purposes,
+				Limit: &governance.Limit{Groups: u.Groups, Attributes: u.Attributes}}
+			u.Groups, u.Attributes = u.Own.Groups, u.Own.Attributes
+		}
 		for _, g := range u.Groups {
 			f.join(g, corpusUserID(name))
 		}
@@ -142,9 +151,8 @@ func newWorld(t *testing.T, backend servertest.Backend, cf *corpusFile, sources 
 				f.attribute(corpusUserID(name), a, v)
 			}
 		}
-		acting[id] = u.Purposes
 	}
-	f.must(f.app.Governance.SetPurposeSources(f.ctx, func(ctx context.Context, q *store.Queries, ids []int64) (map[int64][]string, error) {
+	f.must(f.app.Governance.SetActingSources(f.ctx, func(ctx context.Context, q *store.Queries, ids []int64) (map[int64]governance.Acting, error) {
 		return acting, nil
 	}, nil))
 	var refs []policy.References

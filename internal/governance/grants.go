@@ -105,7 +105,7 @@ func rowGrant(plan *policy.Plan, e *access.Entry, ent *policy.Entitlements, t ti
 // qualifies reports whether a user still meets the subscription rule of a
 // grant: there is none, it is manual (owners chose), or its conditions hold.
 func qualifies(a *policy.Access, ent *policy.Entitlements) bool {
-	return a == nil || a.Type == policy.SubManual || ent.Holds(a.Who)
+	return a == nil || a.Type == policy.SubManual || ent.Qualifies(a.Who)
 }
 
 // automaticGrant is the grant an automatic subscription policy gives a user.
@@ -115,7 +115,7 @@ func automaticGrant(plan *policy.Plan, ent *policy.Entitlements) string {
 	}
 	auto := func(a *policy.Access) bool {
 		return a != nil && a.AutomaticSubscription && (a.Type == policy.SubAnyone || a.Type == policy.SubEntitlements) &&
-			ent.Holds(a.Who)
+			ent.Qualifies(a.Who)
 	}
 	switch {
 	case auto(plan.Write):

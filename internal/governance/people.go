@@ -320,7 +320,8 @@ func (pp *people) userOf(u *person) policy.User {
 }
 
 // userActing is u as a policy.User acting as a says: a's purposes, and their
-// groups and attributes kept to a's limit. The caller holds pp.mu.
+// groups and attributes kept to a's limit (their own ones in Own). The
+// caller holds pp.mu.
 func (pp *people) userActing(u *person, a Acting) policy.User {
 	out := policy.User{Username: u.userid, IAMID: u.iamid, Purposes: append([]string(nil), a.Purposes...)}
 	merged := map[string]map[string]bool{}
@@ -356,12 +357,17 @@ func (pp *people) userActing(u *person, a Acting) policy.User {
 		}
 	}
 	if a.Limit != nil {
+		// The limit takes away what the set lacks; the user's own groups
+		// and attributes stay known, so that restrictions they bring still
+		// apply (see policy.Entitlements.Applies).
+		out.Own = &policy.Own{Groups: out.Groups, Attributes: out.Attributes}
 		limitUser(&out, a.Limit)
 	}
 	return out
 }
 
-// limitUser keeps of u's groups and attribute values those l lists too.
+// limitUser keeps of u's groups and attribute values those l lists too,
+// in new slices and maps (u.Own may share the old ones).
 func limitUser(u *policy.User, l *Limit) {
 	keep := map[string]bool{}
 	for _, g := range l.Groups {

@@ -208,7 +208,7 @@ func (s *Service) impactedUsers(ctx context.Context, ix *policy.Index, p *policy
 				if grant == policy.GrantWrite {
 					a = plan.Write
 				}
-				if a != nil && a.Type != policy.SubManual && u.ent.Holds(a.Who) {
+				if a != nil && a.Type != policy.SubManual && u.ent.Qualifies(a.Who) {
 					hit[u.id] = true
 					break
 				}

@@ -194,8 +194,36 @@ func WalkCond(c Cond, fn func(Cond)) {
 	}
 }
 
-// Holds evaluates c for one user.
-func (e *Entitlements) Holds(c Cond) bool {
+// Qualifies reports whether c holds for the user as a condition that grants
+// something (who may subscribe, who may read or write). Under an equalized
+// project it must hold for both the user's own entitlements and the limited
+// ones: equalization only ever takes access away.
+func (e *Entitlements) Qualifies(c Cond) bool {
+	for _, s := range e.sets {
+		if !s.holds(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Applies reports whether a restriction whose condition is c (a mask rule,
+// a row rule) applies to the user. Under an equalized project it applies
+// when c holds for the user's own entitlements or for the limited ones:
+// dropping an entitlement never lifts a restriction, whether the condition
+// names the users it restricts (an inclusion) or those it spares (an
+// exception).
+func (e *Entitlements) Applies(c Cond) bool {
+	for _, s := range e.sets {
+		if s.holds(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds evaluates c over one set of entitlements.
+func (e *Entitlements) holds(c Cond) bool {
 	switch c := c.(type) {
 	case nil, True:
 		return true
@@ -211,20 +239,20 @@ func (e *Entitlements) Holds(c Cond) bool {
 		return len(e.purposes) > 0
 	case And:
 		for _, x := range c {
-			if !e.Holds(x) {
+			if !e.holds(x) {
 				return false
 			}
 		}
 		return true
 	case Or:
 		for _, x := range c {
-			if e.Holds(x) {
+			if e.holds(x) {
 				return true
 			}
 		}
 		return false
 	case Not:
-		return !e.Holds(c.X)
+		return !e.holds(c.X)
 	}
 	return false
 }
@@ -237,6 +265,18 @@ type User struct {
 	Groups     []string            `json:"groups,omitempty"`
 	Attributes map[string][]string `json:"attributes,omitempty"`
 	Purposes   []string            `json:"purposes,omitempty"`
+	// Own, when not nil, says that the user acts under an equalized
+	// project: Groups and Attributes are then what the project's set lets
+	// them keep, and Own holds their own groups and attribute values.
+	// Restrictions apply under either (see Entitlements.Applies).
+	Own *Own `json:"own,omitempty"`
+}
+
+// Own is a user's own groups and attribute values, before an equalized
+// project limits them.
+type Own struct {
+	Groups     []string            `json:"groups,omitempty"`
+	Attributes map[string][]string `json:"attributes,omitempty"`
 }
 
 // Entitlements is a User prepared for fast evaluation; build it once per user
@@ -250,9 +290,14 @@ type Entitlements struct {
 	attrs    map[string]map[string]struct{}
 	purposes []string // sorted
 	acting   map[string]struct{}
+	// sets are the entitlements conditions are evaluated over: this one
+	// alone, or, under an equalized project, this one (limited) and the
+	// user's own.
+	sets []*Entitlements
 }
 
-// NewEntitlements prepares u for evaluation.
+// NewEntitlements prepares u for evaluation; with u.Own it prepares both the
+// limited and the own entitlements.
 func NewEntitlements(u User) *Entitlements {
 	e := &Entitlements{user: u, groups: make(map[string]struct{}, len(u.Groups)),
 		attrs: make(map[string]map[string]struct{}, len(u.Attributes)), acting: map[string]struct{}{}}
@@ -284,8 +329,22 @@ func NewEntitlements(u User) *Entitlements {
 			p = p[:i]
 		}
 	}
+	e.sets = []*Entitlements{e}
+	if u.Own != nil {
+		own := NewEntitlements(User{Username: u.Username, IAMID: u.IAMID, Groups: u.Own.Groups,
+			Attributes: u.Own.Attributes, Purposes: u.Purposes})
+		e.sets = append(e.sets, own)
+	}
 	return e
 }
+
+// Limited reports whether the user's groups and attributes are limited by
+// an equalized project.
+func (e *Entitlements) Limited() bool { return len(e.sets) > 1 }
+
+// Own returns the entitlements of the user's own groups and attributes (the
+// same as e when no equalized project limits them).
+func (e *Entitlements) Own() *Entitlements { return e.sets[len(e.sets)-1] }
 
 func literals(vs []string) []expr.Expr {
 	out := make([]expr.Expr, len(vs))

@@ -67,10 +67,19 @@ type RowDecision struct {
 // Mask rules: per column, the first rule that applies to the user gives the
 // mask. A conditional mask (MaskRule.Rows) is bound to the user too; when it
 // can never hold the next rule is tried; otherwise it stands, limited to
-// those rows, and the next rules decide for the other rows (Otherwise). Row rules that apply to the user are bound: user functions become
-// literals (@username is the user's name, @groupsContains(c) becomes
-// c IN (groups), ...) and constant parts fold; a filter that folds to TRUE
-// is dropped, one that folds to FALSE sets NoRows.
+// those rows, and the next rules decide for the other rows (Otherwise). Row
+// rules that apply to the user are bound: user functions become literals
+// (@username is the user's name, @groupsContains(c) becomes c IN (groups),
+// ...) and constant parts fold; a filter that folds to TRUE is dropped, one
+// that folds to FALSE sets NoRows.
+//
+// Under an equalized project (e.Limited) the user is evaluated with both
+// their own and their limited entitlements, so that the limit only ever
+// takes away: access needs both (Qualifies); a mask or row rule applies
+// when either set makes it apply (Applies). A conditional mask covers the
+// rows it would cover under either set (the bound conditions ORed), and a
+// row rule keeps only the rows its filter keeps under each set it applies
+// under (the bound filters ANDed).
 func Evaluate(p *Plan, e *Entitlements) *Decision {
 	d := &Decision{DataSource: p.DataSource, Columns: make([]ColumnDecision, 0, len(p.Columns)), Rows: make([]RowDecision, 0, len(p.Rows))}
 	used := make(usedSet, 0, 8)
@@ -88,18 +97,12 @@ func Evaluate(p *Plan, e *Entitlements) *Decision {
 		}
 	}
 	for _, r := range p.Rows {
-		if !e.Holds(r.AppliesTo) {
+		rd, ok := rowFor(r, e)
+		if !ok {
 			continue
 		}
-		rd := RowDecision{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Source: r.Source}
-		if r.Where != nil {
-			rd.Where = expr.Bind(r.Where, e)
-			if b, ok := rd.Where.(expr.Bool); ok {
-				if b.Value {
-					continue
-				}
-				d.NoRows = true
-			}
+		if b, isBool := rd.Where.(expr.Bool); isBool && !b.Value {
+			d.NoRows = true
 		}
 		d.Rows = append(d.Rows, rd)
 		used.add(r.Source.Policy.ID, r.Source.Policy.Local)
@@ -152,18 +155,9 @@ func (u usedSet) has(id int64, local bool) bool {
 func maskFor(c *ColumnPlan, from int, e *Entitlements, used *usedSet) *ColumnDecision {
 	for j := from; j < len(c.Masks); j++ {
 		m := c.Masks[j]
-		if !e.Holds(m.AppliesTo) {
+		rows, ok := maskRows(m, e)
+		if !ok {
 			continue
-		}
-		var rows expr.Expr
-		if m.Rows != nil {
-			rows = expr.Bind(m.Rows, e)
-			if b, ok := rows.(expr.Bool); ok {
-				if !b.Value {
-					continue
-				}
-				rows = nil
-			}
 		}
 		used.add(m.Source.Policy.ID, m.Source.Policy.Local)
 		cd := &ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source}
@@ -173,6 +167,93 @@ func maskFor(c *ColumnPlan, from int, e *Entitlements, used *usedSet) *ColumnDec
 		return cd
 	}
 	return nil
+}
+
+// maskRows says whether mask rule m masks anything for the user, and which
+// rows: nil for every row. Each set of the user's entitlements the rule
+// applies under adds the rows its condition, bound to that set, holds for.
+func maskRows(m *MaskRule, e *Entitlements) (expr.Expr, bool) {
+	var rows []expr.Expr
+	applies := false
+	for _, s := range e.sets {
+		if !s.holds(m.AppliesTo) {
+			continue
+		}
+		if m.Rows == nil {
+			return nil, true
+		}
+		b := expr.Bind(m.Rows, s)
+		if v, ok := b.(expr.Bool); ok {
+			if v.Value {
+				return nil, true
+			}
+			continue
+		}
+		applies = true
+		rows = appendDistinct(rows, b)
+	}
+	if !applies {
+		return nil, false
+	}
+	return combine(rows, expr.OpOr), true
+}
+
+// rowFor binds row rule r for the user; false when it does not apply. Each
+// set of the user's entitlements the rule applies under adds its filter,
+// bound to that set; the filters all hold (AND). A filter that folds to
+// TRUE keeps every row and is left out; one that folds to FALSE makes Where
+// FALSE.
+func rowFor(r *RowRule, e *Entitlements) (RowDecision, bool) {
+	rd := RowDecision{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Source: r.Source}
+	applies := false
+	var wheres []expr.Expr
+	for _, s := range e.sets {
+		if !s.holds(r.AppliesTo) {
+			continue
+		}
+		applies = true
+		if r.Where == nil {
+			continue
+		}
+		w := expr.Bind(r.Where, s)
+		if b, ok := w.(expr.Bool); ok {
+			if b.Value {
+				continue
+			}
+			rd.Where = w
+			return rd, true
+		}
+		wheres = appendDistinct(wheres, w)
+	}
+	if !applies || (r.Where != nil && len(wheres) == 0) {
+		return rd, false
+	}
+	if len(wheres) > 0 {
+		rd.Where = combine(wheres, expr.OpAnd)
+	}
+	return rd, true
+}
+
+// appendDistinct appends x unless list already holds the same predicate.
+func appendDistinct(list []expr.Expr, x expr.Expr) []expr.Expr {
+	for _, y := range list {
+		if y.String() == x.String() {
+			return list
+		}
+	}
+	return append(list, x)
+}
+
+// combine joins predicates with op (OpAnd or OpOr); nil for none.
+func combine(list []expr.Expr, op expr.Op) expr.Expr {
+	if len(list) == 0 {
+		return nil
+	}
+	out := list[0]
+	for _, x := range list[1:] {
+		out = expr.Binary{Op: op, L: out, R: x}
+	}
+	return out
 }
 
 func access(a *Access, e *Entitlements, used *usedSet) AccessDecision {
@@ -186,7 +267,7 @@ func access(a *Access, e *Entitlements, used *usedSet) AccessDecision {
 	switch {
 	case a.Type == SubManual:
 		d.Status = StatusManual
-	case !e.Holds(a.Who):
+	case !e.Qualifies(a.Who):
 		d.Status, d.Discoverable = StatusDenied, a.AllowDiscovery
 	case a.Type == SubApproval:
 		d.Status, d.Approvals = StatusApproval, a.Approvals

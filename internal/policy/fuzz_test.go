@@ -107,7 +107,8 @@ func FuzzParseAdvanced(f *testing.F) {
 				t.Fatalf("unexpected condition %T", c)
 			}
 		})
-		e.Holds(c)
+		e.Qualifies(c)
+		e.Applies(c)
 		_ = c.String()
 	})
 }

@@ -396,7 +396,7 @@ func (s *Service) ByPurposes(ctx context.Context, purposes []string, excludedPro
 				m.PolicyID = r.Source.Policy.ID
 			}
 			m.Restrictions = append(m.Restrictions, restrictionOf(r.AppliesTo))
-			if ent.Holds(r.AppliesTo) {
+			if ent.Applies(r.AppliesTo) {
 				passes = false
 			}
 		}

@@ -58,7 +58,7 @@ func (sp *SubscriptionPolicy) decide(ent *policy.Entitlements) policy.SubscribeS
 	case policy.SubApproval:
 		return policy.StatusApproval
 	case policy.SubEntitlements:
-		if ent == nil || !ent.Holds(sp.Entitlements.cond()) {
+		if ent == nil || !ent.Qualifies(sp.Entitlements.cond()) {
 			return policy.StatusDenied
 		}
 	}

@@ -5,7 +5,9 @@
 // the engine's purpose exceptions and Purpose Restriction rules see them,
 // in decisions and in every enforced database, through the acting source
 // this package gives the governance service. An equalized project also
-// limits what its members act with to the entitlements they share.
+// limits what its members act with to the entitlements they share; the
+// limit only takes access away: restrictions their own entitlements bring
+// still apply (policy.Entitlements.Applies).
 //
 // Data sources added to a project keep their own subscription policies: a
 // member gets no access to a data source by joining.

@@ -5,12 +5,78 @@ import (
 	"strings"
 
 	"github.com/custosdata/custos/internal/policy"
+	"github.com/custosdata/custos/internal/policy/expr"
 )
 
 // entitlementFrom is the FROM clause of every lookup: the querying role's
-// entitlements, one row, defaults when custos has none for it.
+// entitlements, one row, defaults when custos has none for it. While r.own
+// is set it is the row of the user's own groups and attributes.
 func (r *renderer) entitlementFrom() string {
+	if r.own {
+		return " FROM " + r.sys.obj("own_entitlement") + "(CURRENT_USER) AS e"
+	}
 	return " FROM " + r.sys.obj("entitlement") + "(CURRENT_USER) AS e"
+}
+
+// Under an equalized project a user acts with their groups and attributes
+// limited to the project's set, and restrictions must still apply when
+// their own entitlements bring them (equalization only takes access away).
+// Conditions and predicates that read groups or attributes are therefore
+// rendered over both rows, limited (entitlement) and own (own_entitlement):
+// a rule applies when it applies under either, and a row filter bound to
+// the user holds under each set the rule applies under. Those that read
+// neither render once, as they would without equalization: both rows have
+// the same name, purposes and acting.
+
+// condReadsSets reports whether c reads the user's groups or attributes.
+func condReadsSets(c policy.Cond) bool {
+	found := false
+	policy.WalkCond(c, func(c policy.Cond) {
+		switch c.(type) {
+		case policy.InGroup, policy.HasAttribute:
+			found = true
+		}
+	})
+	return found
+}
+
+// exprReadsSets reports whether e calls a function that reads the user's
+// groups or attributes.
+func exprReadsSets(e expr.Expr) bool {
+	found := false
+	expr.Walk(e, func(n expr.Expr) bool {
+		if c, ok := n.(expr.Call); ok {
+			switch c.Func {
+			case expr.FnGroups, expr.FnGroupsContains, expr.FnIsInGroups, expr.FnAttributes,
+				expr.FnAttributeValuesContains, expr.FnHasAttribute:
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// withOwn runs fn with r rendering lookups over the own row.
+func (r *renderer) withOwn(fn func() error) error {
+	r.own = true
+	defer func() { r.own = false }()
+	return fn()
+}
+
+// appliesCond renders whether a restriction with condition c applies to the
+// querying user: under their limited or their own entitlements. A condition
+// that reads neither groups nor attributes renders once.
+func (r *renderer) appliesCond(c policy.Cond) (string, error) {
+	limited, err := r.userCond(c)
+	if err != nil || !condReadsSets(c) {
+		return limited, err
+	}
+	var own string
+	if err := r.withOwn(func() (err error) { own, err = r.userCond(c); return err }); err != nil {
+		return "", err
+	}
+	return "(" + limited + " OR " + own + ")", nil
 }
 
 // lookup wraps an expression over the entitlement row e in a scalar

@@ -41,26 +41,26 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", m.Masking.Type, err)
 		}
-		var conds []string
-		if _, all := m.AppliesTo.(policy.True); !all && m.AppliesTo != nil {
-			u, err := r.userCond(m.AppliesTo)
-			if err != nil {
-				return "", err
+		var when string
+		if m.Rows != nil && exprReadsSets(m.Rows) {
+			// The condition bound to each set: the rows masked are those
+			// either masks.
+			var limited, own string
+			if limited, err = r.maskWhen(m, r.userCond); err == nil {
+				err = r.withOwn(func() (err error) { own, err = r.maskWhen(m, r.userCond); return err })
 			}
-			conds = append(conds, u+" IS NOT FALSE")
+			when = "(" + limited + ") OR (" + own + ")"
+		} else {
+			when, err = r.maskWhen(m, r.appliesCond)
 		}
-		if m.Rows != nil {
-			p, err := r.predicate(m.Rows)
-			if err != nil {
-				return "", fmt.Errorf("masking condition: %w", err)
-			}
-			conds = append(conds, p)
+		if err != nil {
+			return "", err
 		}
-		if len(conds) == 0 {
+		if when == "" {
 			final = v
 			break
 		}
-		whens = append(whens, "WHEN "+strings.Join(conds, " AND ")+" THEN "+v)
+		whens = append(whens, "WHEN "+when+" THEN "+v)
 	}
 	if len(whens) == 0 {
 		if final == "" {
@@ -75,6 +75,27 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 		final = rawOut
 	}
 	return "CASE " + strings.Join(whens, " ") + " ELSE " + final + " END", nil
+}
+
+// maskWhen renders when mask rule m masks a row: the user is one it applies
+// to (who cond renders) and the row meets its condition; "" for always.
+func (r *renderer) maskWhen(m *policy.MaskRule, cond func(policy.Cond) (string, error)) (string, error) {
+	var conds []string
+	if _, all := m.AppliesTo.(policy.True); !all && m.AppliesTo != nil {
+		u, err := cond(m.AppliesTo)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, u+" IS NOT FALSE")
+	}
+	if m.Rows != nil {
+		p, err := r.predicate(m.Rows)
+		if err != nil {
+			return "", fmt.Errorf("masking condition: %w", err)
+		}
+		conds = append(conds, p)
+	}
+	return strings.Join(conds, " AND "), nil
 }
 
 // preservesAll reports whether every mask of the column keeps plain text

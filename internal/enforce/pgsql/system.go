@@ -7,8 +7,14 @@ import (
 )
 
 // Version of the system objects Bootstrap creates; stored in the meta table
-// so that a newer custos can tell what it finds.
-const Version = "1"
+// so that a newer custos can tell what it finds, and upgrade what Upgrade
+// knows how to (see Upgradable).
+//
+// Versions: 1, the first; 2 adds the user's own groups and attributes
+// (own_groups, own_attributes) to the entitlements table and the lookup
+// own_entitlement, so that the views keep applying what a user's own
+// entitlements bring under an equalized project.
+const Version = "2"
 
 // Secret names in the secrets table. Database users can neither read the
 // table nor name the schema it is in; views read it as their owner.
@@ -134,7 +140,10 @@ func mustTextArray(items []string) string {
 func systemTables(s System) []string {
 	return []string{
 		// One row per database role custos maps a user to: what the policy
-		// engine evaluates that user with.
+		// engine evaluates that user with. groups and attributes are what
+		// the user acts with (limited under an equalized project),
+		// own_groups and own_attributes what they hold themselves (the
+		// same when no limit applies).
 		fmt.Sprintf(`CREATE TABLE %s (
     role_name name PRIMARY KEY,
     user_id bigint NOT NULL,
@@ -142,6 +151,8 @@ func systemTables(s System) []string {
     iam text NOT NULL,
     groups text[] NOT NULL,
     attributes jsonb NOT NULL,
+    own_groups text[] NOT NULL,
+    own_attributes jsonb NOT NULL,
     purposes text[] NOT NULL,
     acting text[] NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -207,6 +218,18 @@ BEGIN ATOMIC
     FROM (SELECT 1) AS one
     LEFT JOIN %s AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
 END`, s.obj("entitlement"), s.obj("entitlements")),
+		// The same row with the user's own groups and attributes instead
+		// of those an equalized project limits them to: restrictions
+		// (masks, row rules) that apply under either still apply.
+		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(r name)
+RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+BEGIN ATOMIC
+    SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
+           COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
+    FROM (SELECT 1) AS one
+    LEFT JOIN %s AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+END`, s.obj("own_entitlement"), s.obj("entitlements")),
 		// Hash: salted SHA-256, hex. Inlined into the views.
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(v text, salt bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -282,7 +305,38 @@ RETURN (('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(seed || pg
 }
 
 // FunctionNames lists the functions Functions creates, for drift checks.
-var FunctionNames = []string{"entitlement", "mask_hash", "xor_bytes", "keystream", "mask_reversible", "unmask_reversible", "mask_fpm", "unit_random"}
+var FunctionNames = []string{"entitlement", "own_entitlement", "mask_hash", "xor_bytes", "keystream", "mask_reversible", "unmask_reversible", "mask_fpm", "unit_random"}
+
+// Upgradable reports whether Upgrade can bring system objects of version v
+// to Version.
+func Upgradable(v string) bool { return v == "1" }
+
+// Upgrade returns the statements that bring the system objects of version
+// from up to Version, meant to run in one transaction by a member of the
+// system role. Views keep working throughout: they are re-rendered
+// afterwards like any view whose definition changed.
+func Upgrade(s System, from string) ([]string, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if !Upgradable(from) {
+		return nil, fmt.Errorf("custos cannot upgrade system objects of version %q to %q", from, Version)
+	}
+	role, table := mustIdent(s.Role), s.obj("entitlements")
+	out := []string{fmt.Sprintf("SET LOCAL ROLE %s", role)}
+	// 1 -> 2: the own entitlements. Rows written before hold no limit custos
+	// knows of: their own entitlements are their entitlements until custos
+	// writes them again (right after the upgrade).
+	out = append(out,
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN own_groups text[], ADD COLUMN own_attributes jsonb", table),
+		fmt.Sprintf("UPDATE %s SET own_groups = groups, own_attributes = attributes", table),
+		fmt.Sprintf("ALTER TABLE %s ALTER COLUMN own_groups SET NOT NULL, ALTER COLUMN own_attributes SET NOT NULL", table))
+	out = append(out, Functions(s)...)
+	out = append(out,
+		fmt.Sprintf("UPDATE %s SET value = %s WHERE key = 'version'", s.obj("meta"), mustLiteral(Version)),
+		"RESET ROLE")
+	return out, nil
+}
 
 // AuditSetup creates the audit role and points pgaudit's object audit at it
 // for the governed database (a superuser's statement).

@@ -202,6 +202,9 @@ type renderer struct {
 	winOf    map[string]string // rule key -> window name
 	domains  []string
 	warnings []string
+	// own renders lookups over the user's own entitlements instead of the
+	// limited ones (see appliesCond).
+	own bool
 }
 
 type window struct {
@@ -232,27 +235,51 @@ func (r *renderer) rowFilter(rows []*policy.RowRule) (string, error) {
 		if _, never := rr.AppliesTo.(policy.False); never {
 			continue
 		}
-		f, err := r.rowRule(rr)
+		var fs []string
+		var err error
+		if rr.Where != nil && exprReadsSets(rr.Where) {
+			// Bound to each set: the rows kept are those both keep.
+			var limited, own string
+			if limited, err = r.rowPart(rr, r.userCond); err == nil {
+				err = r.withOwn(func() (err error) { own, err = r.rowPart(rr, r.userCond); return err })
+			}
+			fs = []string{limited, own}
+		} else {
+			var f string
+			f, err = r.rowPart(rr, r.appliesCond)
+			fs = []string{f}
+		}
 		if err != nil {
 			return "", fmt.Errorf("row rule %d (%s): %w", i, rr.Kind, err)
 		}
-		if _, all := rr.AppliesTo.(policy.True); !all && rr.AppliesTo != nil {
-			c, err := r.userCond(rr.AppliesTo)
-			if err != nil {
-				return "", err
-			}
-			if f == "false" {
-				f = c + " IS FALSE"
-			} else {
-				f = "(" + c + " IS FALSE OR " + f + ")"
+		for _, f := range fs {
+			if f != "true" {
+				parts = append(parts, f)
 			}
 		}
-		if f == "true" {
-			continue
-		}
-		parts = append(parts, f)
 	}
 	return strings.Join(parts, "\n  AND "), nil
+}
+
+// rowPart renders what a row rule keeps: every row for the users it does not
+// apply to (who cond renders), its filter's rows for the others.
+func (r *renderer) rowPart(rr *policy.RowRule, cond func(policy.Cond) (string, error)) (string, error) {
+	f, err := r.rowRule(rr)
+	if err != nil {
+		return "", err
+	}
+	if _, all := rr.AppliesTo.(policy.True); !all && rr.AppliesTo != nil {
+		c, err := cond(rr.AppliesTo)
+		if err != nil {
+			return "", err
+		}
+		if f == "false" {
+			f = c + " IS FALSE"
+		} else {
+			f = "(" + c + " IS FALSE OR " + f + ")"
+		}
+	}
+	return f, nil
 }
 
 // rowRule renders what a row rule keeps, for the users it applies to.

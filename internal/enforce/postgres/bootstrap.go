@@ -86,7 +86,8 @@ type Problem struct {
 }
 
 // CheckManual verifies that a database administrator ran the setup script:
-// the system role and schema exist, custos's tables are at this version, and
+// the system role and schema exist, custos's tables are at this version (or
+// one that enforcement upgrades by itself), and
 // the connecting role may act as the system role.
 func CheckManual(ctx context.Context, d *Database, sys pgsql.System) ([]Problem, error) {
 	st, err := d.System(ctx, sys)
@@ -101,7 +102,7 @@ func CheckManual(ctx context.Context, d *Database, sys pgsql.System) ([]Problem,
 		out = append(out, Problem{"Validate Manual: System Schema Exists", fmt.Sprintf("schema %q does not exist: run the script from POST /integrations/scripts/create as a superuser", sys.Schema)})
 	} else if st.SchemaOwnedBy != sys.Role {
 		out = append(out, Problem{"Validate Manual: System Schema Exists", fmt.Sprintf("schema %q is owned by %q, not by %q: it was not created by custos's script; choose another config.systemSchema", sys.Schema, st.SchemaOwnedBy, sys.Role)})
-	} else if st.Version != pgsql.Version {
+	} else if st.Version != pgsql.Version && !pgsql.Upgradable(st.Version) {
 		out = append(out, Problem{"Validate Manual: System Objects Version", fmt.Sprintf("schema %q holds custos objects of version %q, this custos needs %q: run the script from POST /integrations/scripts/create again after dropping the schema", sys.Schema, st.Version, pgsql.Version)})
 	}
 	if st.RoleExists && !st.MemberOfRole {

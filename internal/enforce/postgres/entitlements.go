@@ -17,8 +17,12 @@ type row struct {
 	IAM        string
 	Groups     []string
 	Attributes map[string][]string
-	Purposes   []string
-	Acting     []string
+	// OwnGroups and OwnAttributes are the user's own; the same as Groups
+	// and Attributes when no equalized project limits them.
+	OwnGroups     []string
+	OwnAttributes map[string][]string
+	Purposes      []string
+	Acting        []string
 }
 
 func sorted(in []string) []string {
@@ -52,15 +56,24 @@ func acting(purposes []string) []string {
 	return sorted(out)
 }
 
-func rowOf(e Entitlement) row {
-	attrs := map[string][]string{}
-	for n, vs := range e.Attributes {
+func attributesOf(in map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for n, vs := range in {
 		if len(vs) > 0 {
-			attrs[n] = sorted(vs)
+			out[n] = sorted(vs)
 		}
 	}
-	return row{UserID: e.UserID, Username: e.Username, IAM: e.IAM, Groups: sorted(e.Groups), Attributes: attrs,
+	return out
+}
+
+func rowOf(e Entitlement) row {
+	r := row{UserID: e.UserID, Username: e.Username, IAM: e.IAM, Groups: sorted(e.Groups), Attributes: attributesOf(e.Attributes),
 		Purposes: sorted(e.Purposes), Acting: acting(e.Purposes)}
+	r.OwnGroups, r.OwnAttributes = r.Groups, r.Attributes
+	if e.OwnGroups != nil || e.OwnAttributes != nil {
+		r.OwnGroups, r.OwnAttributes = sorted(e.OwnGroups), attributesOf(e.OwnAttributes)
+	}
+	return r
 }
 
 // entitlements makes the entitlements table hold exactly the desired rows.
@@ -69,7 +82,7 @@ func (rc *run) entitlements() error {
 	for _, e := range rc.want.Entitlements {
 		want[e.Role] = rowOf(e)
 	}
-	rows, err := rc.conn.Query(rc.ctx, `SELECT role_name::text, user_id, username, iam, groups, attributes, purposes, acting FROM `+rc.sys.Table("entitlements"))
+	rows, err := rc.conn.Query(rc.ctx, `SELECT role_name::text, user_id, username, iam, groups, attributes, own_groups, own_attributes, purposes, acting FROM `+rc.sys.Table("entitlements"))
 	if err != nil {
 		return fmt.Errorf("read entitlements: %w", err)
 	}
@@ -77,17 +90,17 @@ func (rc *run) entitlements() error {
 	for rows.Next() {
 		var role string
 		var r row
-		var attrs []byte
-		if err := rows.Scan(&role, &r.UserID, &r.Username, &r.IAM, &r.Groups, &attrs, &r.Purposes, &r.Acting); err != nil {
+		var attrs, ownAttrs []byte
+		if err := rows.Scan(&role, &r.UserID, &r.Username, &r.IAM, &r.Groups, &attrs, &r.OwnGroups, &ownAttrs, &r.Purposes, &r.Acting); err != nil {
 			rows.Close()
 			return err
 		}
-		r.Attributes = map[string][]string{}
+		r.Attributes, r.OwnAttributes = map[string][]string{}, map[string][]string{}
 		if err := json.Unmarshal(attrs, &r.Attributes); err != nil {
 			r.Attributes = nil // malformed by hand: rewrite it
 		}
-		if r.Groups == nil {
-			r.Groups = []string{}
+		if err := json.Unmarshal(ownAttrs, &r.OwnAttributes); err != nil {
+			r.OwnAttributes = nil
 		}
 		have[role] = r
 	}
@@ -119,12 +132,17 @@ func (rc *run) entitlements() error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(rc.ctx, `INSERT INTO `+rc.sys.Table("entitlements")+` (role_name, user_id, username, iam, groups, attributes, purposes, acting, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, pg_catalog.now())
+			ownAttrs, err := json.Marshal(r.OwnAttributes)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(rc.ctx, `INSERT INTO `+rc.sys.Table("entitlements")+` (role_name, user_id, username, iam, groups, attributes, own_groups, own_attributes, purposes, acting, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, pg_catalog.now())
 				ON CONFLICT (role_name) DO UPDATE SET user_id = EXCLUDED.user_id, username = EXCLUDED.username, iam = EXCLUDED.iam,
-				groups = EXCLUDED.groups, attributes = EXCLUDED.attributes, purposes = EXCLUDED.purposes, acting = EXCLUDED.acting,
+				groups = EXCLUDED.groups, attributes = EXCLUDED.attributes, own_groups = EXCLUDED.own_groups,
+				own_attributes = EXCLUDED.own_attributes, purposes = EXCLUDED.purposes, acting = EXCLUDED.acting,
 				updated_at = EXCLUDED.updated_at`,
-				role, r.UserID, r.Username, r.IAM, r.Groups, string(attrs), r.Purposes, r.Acting); err != nil {
+				role, r.UserID, r.Username, r.IAM, r.Groups, string(attrs), r.OwnGroups, string(ownAttrs), r.Purposes, r.Acting); err != nil {
 				return fmt.Errorf("write the entitlements of %q: %w", role, err)
 			}
 		}
@@ -149,13 +167,15 @@ func (rc *run) entitlements() error {
 
 func sameRow(a, b row) bool {
 	norm := func(r row) row {
-		for _, p := range []*[]string{&r.Groups, &r.Purposes, &r.Acting} {
+		for _, p := range []*[]string{&r.Groups, &r.OwnGroups, &r.Purposes, &r.Acting} {
 			if *p == nil {
 				*p = []string{}
 			}
 		}
-		if r.Attributes == nil {
-			r.Attributes = map[string][]string{}
+		for _, m := range []*map[string][]string{&r.Attributes, &r.OwnAttributes} {
+			if *m == nil {
+				*m = map[string][]string{}
+			}
 		}
 		return r
 	}

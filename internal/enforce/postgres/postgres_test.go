@@ -75,6 +75,11 @@ func (e *env) user(name string, u policy.User) string {
 	e.roles[role] = pw
 	e.ents[role] = Entitlement{Role: role, UserID: int64(len(e.ents) + 1), Username: name, IAM: "bim", Groups: u.Groups,
 		Attributes: u.Attributes, Purposes: u.Purposes}
+	if u.Own != nil {
+		ent := e.ents[role]
+		ent.OwnGroups, ent.OwnAttributes = u.Own.Groups, u.Own.Attributes
+		e.ents[role] = ent
+	}
 	return role
 }
 

@@ -61,7 +61,12 @@ type Entitlement struct {
 	IAM        string
 	Groups     []string
 	Attributes map[string][]string
-	Purposes   []string
+	// OwnGroups and OwnAttributes are the user's own groups and attribute
+	// values when an equalized project limits Groups and Attributes; nil
+	// for both means no limit (the same as Groups and Attributes).
+	OwnGroups     []string
+	OwnAttributes map[string][]string
+	Purposes      []string
 }
 
 // Report says what Reconcile found and did.
@@ -187,9 +192,34 @@ func (rc *run) checkSystem() error {
 		}
 		return fmt.Errorf("read custos's version: %w", err)
 	}
-	if v != pgsql.Version {
+	if v == pgsql.Version {
+		return nil
+	}
+	if !pgsql.Upgradable(v) {
 		return fmt.Errorf("%w: schema %q holds version %q, this custos needs %q", ErrNotSetUp, rc.sys.Schema, v, pgsql.Version)
 	}
+	return rc.upgrade(v)
+}
+
+// upgrade brings custos's system objects from version v to this custos's, in
+// one transaction; the views are then re-rendered like any that changed.
+func (rc *run) upgrade(v string) error {
+	stmts, err := pgsql.Upgrade(rc.sys, v)
+	if err != nil {
+		return err
+	}
+	err = rc.tx(func(tx pgx.Tx) error {
+		for _, st := range stmts {
+			if err := exec(rc.ctx, tx, st); err != nil {
+				return err
+			}
+		}
+		return recordFunctions(rc.ctx, tx, rc.sys)
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade custos's system objects in %q from version %q to %q: %w", rc.sys.Schema, v, pgsql.Version, err)
+	}
+	rc.change("upgraded custos's system objects in %q from version %s to %s", rc.sys.Schema, v, pgsql.Version)
 	return nil
 }
 

@@ -14,6 +14,8 @@ CREATE TABLE "custos"."entitlements" (
     iam text NOT NULL,
     groups text[] NOT NULL,
     attributes jsonb NOT NULL,
+    own_groups text[] NOT NULL,
+    own_attributes jsonb NOT NULL,
     purposes text[] NOT NULL,
     acting text[] NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -58,6 +60,15 @@ LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.groups, '{}'),
            COALESCE(e.attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
+    FROM (SELECT 1) AS one
+    LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+END;
+CREATE OR REPLACE FUNCTION "custos"."own_entitlement"(r name)
+RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+BEGIN ATOMIC
+    SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
+           COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
     FROM (SELECT 1) AS one
     LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
 END;
@@ -117,7 +128,7 @@ RETURN (('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(seed || pg
 INSERT INTO "custos"."secrets" (name, value)
 SELECT n, pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex')
 FROM pg_catalog.unnest(ARRAY['hash_salt', 'reversible_key', 'fpm_key', 'random_seed']::pg_catalog.text[]) AS n;
-INSERT INTO "custos"."meta" (key, value) VALUES ('version', '1');
+INSERT INTO "custos"."meta" (key, value) VALUES ('version', '2');
 RESET ROLE;
 CREATE ROLE "custos_shop_audit" NOLOGIN;
 ALTER DATABASE "shop" SET pgaudit.role = 'custos_shop_audit';
