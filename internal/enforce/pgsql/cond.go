@@ -57,6 +57,17 @@ func exprReadsSets(e expr.Expr) bool {
 	return found
 }
 
+// ownLimited renders whether the querying user's own row differs from the
+// limited one, evaluated once per query: per-row work over the own row is
+// put behind it, so users no equalized project limits pay nothing for it.
+func (r *renderer) ownLimited(negate bool) string {
+	not := ""
+	if negate {
+		not = "NOT "
+	}
+	return "(SELECT " + not + "e.limited FROM " + r.sys.obj("own_entitlement") + "(CURRENT_USER) AS e)"
+}
+
 // withOwn runs fn with r rendering lookups over the own row.
 func (r *renderer) withOwn(fn func() error) error {
 	r.own = true

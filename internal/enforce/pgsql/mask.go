@@ -49,7 +49,7 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 			if limited, err = r.maskWhen(m, r.userCond); err == nil {
 				err = r.withOwn(func() (err error) { own, err = r.maskWhen(m, r.userCond); return err })
 			}
-			when = "(" + limited + ") OR (" + own + ")"
+			when = "(" + limited + ") OR (" + r.ownLimited(false) + " AND (" + own + "))"
 		} else {
 			when, err = r.maskWhen(m, r.appliesCond)
 		}

@@ -243,7 +243,7 @@ func (r *renderer) rowFilter(rows []*policy.RowRule) (string, error) {
 			if limited, err = r.rowPart(rr, r.userCond); err == nil {
 				err = r.withOwn(func() (err error) { own, err = r.rowPart(rr, r.userCond); return err })
 			}
-			fs = []string{limited, own}
+			fs = []string{limited, "(" + r.ownLimited(true) + " OR " + own + ")"}
 		} else {
 			var f string
 			f, err = r.rowPart(rr, r.appliesCond)

@@ -64,11 +64,12 @@ BEGIN ATOMIC
     LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
 END;
 CREATE OR REPLACE FUNCTION "custos"."own_entitlement"(r name)
-RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
+RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[], limited boolean)
 LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
-           COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
+           COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}'),
+           COALESCE(e.own_groups IS DISTINCT FROM e.groups OR e.own_attributes IS DISTINCT FROM e.attributes, false)
     FROM (SELECT 1) AS one
     LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
 END;
