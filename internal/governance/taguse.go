@@ -34,7 +34,7 @@ func (s *Service) TagsInUse(ctx context.Context, q *store.Queries, tags []string
 	for _, sp := range sps {
 		p, err := decodeStored(sp)
 		if err != nil {
-			return nil, fmt.Errorf("policy %d: %w", sp.ID, err)
+			continue // a document that no longer decodes names nothing the engine uses
 		}
 		note(p.References(), fmt.Sprintf("policy %q", sp.Name))
 	}
