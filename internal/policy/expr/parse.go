@@ -397,54 +397,37 @@ func (ps *parser) predicate() (Expr, error) {
 }
 
 func (ps *parser) additive() (Expr, error) {
-	l, err := ps.multiplicative()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		var op Op
-		switch {
-		case ps.isOp("+"):
-			op = OpAdd
-		case ps.isOp("-"):
-			op = OpSub
-		case ps.isOp("||"):
-			op = OpConcat
-		default:
-			return l, nil
-		}
-		ps.next()
-		r, err := ps.multiplicative()
-		if err != nil {
-			return nil, err
-		}
-		l = Binary{op, l, r}
-	}
+	return ps.leftAssoc(ps.multiplicative, []string{"+", "-", "||"}, []Op{OpAdd, OpSub, OpConcat})
 }
 
 func (ps *parser) multiplicative() (Expr, error) {
-	l, err := ps.unary()
+	return ps.leftAssoc(ps.unary, []string{"*", "/", "%"}, []Op{OpMul, OpDiv, OpMod})
+}
+
+// leftAssoc parses operands (by operand) joined by the operators texts
+// (ops[i] for texts[i]), grouping to the left: a - b - c is (a - b) - c.
+func (ps *parser) leftAssoc(operand func() (Expr, error), texts []string, ops []Op) (Expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
 	for {
-		var op Op
-		switch {
-		case ps.isOp("*"):
-			op = OpMul
-		case ps.isOp("/"):
-			op = OpDiv
-		case ps.isOp("%"):
-			op = OpMod
-		default:
+		k := -1
+		for i, t := range texts {
+			if ps.isOp(t) {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
 			return l, nil
 		}
 		ps.next()
-		r, err := ps.unary()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = Binary{op, l, r}
+		l = Binary{ops[k], l, r}
 	}
 }
 
