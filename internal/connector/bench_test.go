@@ -22,7 +22,7 @@ func wideSchema(b *testing.B) Source {
 				EXECUTE format('CREATE TABLE bench.%I (id bigint PRIMARY KEY, %s)', 'Table ' || t, cols);
 			END LOOP;
 		END $$`)
-	src, err := Open(context.Background(), connectionFor(b, dsn), Options{})
+	src, err := Open(context.Background(), readerFor(b, dsn), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
