@@ -52,16 +52,23 @@ func (b *planner) columns() {
 	mnext := append([]int32(nil), mc...)
 	dnext := append([]int32(nil), dc...)
 	ncols := 0
-	for _, e := range b.entries {
-		if e.disabled {
-			disabled[dnext[e.col]] = e.rule.Source
-			dnext[e.col]++
-		} else {
-			if mnext[e.col] == mc[e.col] {
-				ncols++
+	// Global policies' masks first, then the data source's own: an owner's
+	// mask decides only where governance leaves the value unmasked.
+	for _, local := range []bool{false, true} {
+		for _, e := range b.entries {
+			if e.rule.Source.Policy.Local != local {
+				continue
 			}
-			masks[mnext[e.col]] = e.rule
-			mnext[e.col]++
+			if e.disabled {
+				disabled[dnext[e.col]] = e.rule.Source
+				dnext[e.col]++
+			} else {
+				if mnext[e.col] == mc[e.col] {
+					ncols++
+				}
+				masks[mnext[e.col]] = e.rule
+				mnext[e.col]++
+			}
 		}
 	}
 	plans := make([]ColumnPlan, 0, ncols)
@@ -460,8 +467,16 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 }
 
 // claim applies the conflict rule to column i for a rule of contributor:
-// the first contributor to mask a column keeps it; later ones are reported.
+// the first global policy to mask a column keeps it; later ones are
+// reported. The data source's own policy never displaces a global one nor
+// is displaced: its masks follow the global ones in the column's chain
+// (columns orders them), so they only add restrictions where governance
+// imposes none.
 func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
+	if r.ref.Policy.Local {
+		b.entries = append(b.entries, maskEntry{col: i, rule: m})
+		return
+	}
 	if b.owner == nil {
 		b.owner = make([]int32, len(b.s.cols))
 		for i := range b.owner {
