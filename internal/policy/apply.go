@@ -333,9 +333,13 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 	case RuleMasking:
 		b.mask(contributor, r)
 	case RuleRowCustomWhere:
+		if r.broken != "" {
+			b.closedRow(r, RowWhere, r.broken)
+			return
+		}
 		w, key, missing := b.resolve(r, r.where)
 		if missing != "" {
-			b.skip(r, "%s", missing)
+			b.closedRow(r, RowWhere, missing)
 			return
 		}
 		b.row(r, key, func() *RowRule { return &RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref} })
@@ -352,7 +356,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 				i, what = b.taggedColumn(m.tag), fmt.Sprintf("no column tagged %q", m.Tag)
 			}
 			if i < 0 {
-				b.skip(r, "%s", what)
+				b.closedRow(r, RowEntitlements, what)
 				return
 			}
 			cols = append(cols, i)
@@ -387,7 +391,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 		b.p.Rows = append(b.p.Rows, r.purposeRow)
 	case RuleTimeRestriction:
 		if b.s.eventTime < 0 {
-			b.skip(r, "the data source has no event-time column")
+			b.closedRow(r, RowTime, "the data source has no event-time column")
 			return
 		}
 		col := b.colName(int(b.s.eventTime))
@@ -398,7 +402,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 		i := -1
 		if r.hashColumn != "" {
 			if i = b.columnNamed(r.hashColumn); i < 0 {
-				b.skip(r, "no column named %q", r.hashColumn)
+				b.closedRow(r, RowMinimization, fmt.Sprintf("no column named %q", r.hashColumn))
 				return
 			}
 		} else if b.s.highCard >= 0 {
@@ -412,6 +416,18 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			return &RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: &MinimizeFilter{Percent: r.percent, Columns: cols}, Source: r.ref}
 		})
 	}
+}
+
+// closedRow stands in for a row rule that cannot apply as written on this
+// data source: the users it applies to see no row. It is reported (Skipped).
+func (b *planner) closedRow(r *compiledRule, kind RowKind, why string) {
+	b.skip(r, "%s", why)
+	if _, never := r.appliesTo.(False); never {
+		return
+	}
+	b.p.Rows = append(b.p.Rows, r.shared("closed:"+why, func() any {
+		return &RowRule{Kind: kind, AppliesTo: r.appliesTo, Where: expr.Bool{Value: false}, Source: r.ref, Closed: why}
+	}).(*RowRule))
 }
 
 // row adds the row rule r makes for this data source; key names the columns
@@ -429,13 +445,12 @@ func (b *planner) row(r *compiledRule, key string, mk func() *RowRule) {
 func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool) (m *MaskRule, fields []compiledField, ok bool) {
 	var rows expr.Expr
 	key := ""
-	if r.rowsIf != nil {
+	closed := r.broken
+	if r.rowsIf != nil && closed == "" {
 		var missing string
 		if rows, key, missing = b.resolve(r, r.rowsIf); missing != "" {
-			if record {
-				b.skip(r, "%s", missing)
-			}
-			return nil, nil, false
+			// Where the condition cannot be evaluated, every row is masked.
+			closed = missing
 		}
 	}
 	fields = buf[:0]
@@ -447,6 +462,12 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 	}
 	if len(fields) == 0 {
 		return nil, nil, false
+	}
+	if closed != "" {
+		if record {
+			b.skip(r, "%s", closed)
+		}
+		return r.shared("closed:"+closed, func() any { return closedMask(r, closed) }).(*MaskRule), fields, true
 	}
 	if r.rowsIf == nil {
 		return r.plainMask, fields, true
@@ -473,6 +494,17 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 // (columns orders them), so they only add restrictions where governance
 // imposes none.
 func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
+	if m.Closed == "" {
+		typ := b.ix.strs.strs[b.s.cols[i].typ]
+		if why := misfit(m.Masking, typ); why != "" {
+			// What PostgreSQL can show of such a mask is NULL: the plan says
+			// so, for the decision endpoints as for enforcement.
+			m = r.shared("misfit:"+typ+":"+fmt.Sprint(m.Rows), func() any {
+				return &MaskRule{AppliesTo: m.AppliesTo, Masking: &Masking{Type: MaskNull}, Rows: m.Rows, Source: m.Source,
+					Closed: fmt.Sprintf("column %q is %s: %s, so it is shown as NULL", b.colName(i), typ, why)}
+			}).(*MaskRule)
+		}
+	}
 	if r.ref.Policy.Local {
 		b.entries = append(b.entries, maskEntry{col: i, rule: m})
 		return
@@ -540,7 +572,7 @@ func (p *Plan) Equal(q *Plan) bool {
 			if m == n {
 				continue
 			}
-			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) {
+			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) || m.Closed != n.Closed {
 				return false
 			}
 		}
@@ -550,7 +582,7 @@ func (p *Plan) Equal(q *Plan) bool {
 		if r == s {
 			continue
 		}
-		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) {
+		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) || r.Closed != s.Closed {
 			return false
 		}
 		if (r.Time == nil) != (s.Time == nil) || r.Time != nil && *r.Time != *s.Time {
@@ -651,4 +683,39 @@ func equalRefs(a, b []*PolicyRef) bool {
 		}
 	}
 	return true
+}
+
+// Column type families, as the catalog reports them (connector.Column's
+// DataType).
+var (
+	numericTypes  = map[string]bool{"integer": true, "bigint": true, "numeric": true, "double precision": true}
+	temporalTypes = map[string]bool{"date": true, "timestamp": true}
+	knownTypes    = map[string]bool{"text": true, "integer": true, "bigint": true, "numeric": true, "double precision": true,
+		"boolean": true, "date": true, "timestamp": true, "time": true, "interval": true, "json": true, "binary": true,
+		"uuid": true, "inet": true, "array": true}
+)
+
+// misfit says why a masking function cannot apply to a column of type
+// family typ (where PostgreSQL then shows NULL), or "" when it can or the
+// type is not one custos knows (enforcement then decides on the live type).
+func misfit(m *Masking, typ string) string {
+	if !knownTypes[typ] {
+		return ""
+	}
+	switch m.Type {
+	case MaskGrouping:
+		switch {
+		case m.TimePrecision != "" && !temporalTypes[typ]:
+			return "Grouping by " + m.TimePrecision + " needs a date or a timestamp"
+		case m.TimePrecision == "" && m.BucketSize != nil && !numericTypes[typ]:
+			return "Grouping by buckets needs numbers"
+		case m.TimePrecision == "" && m.BucketSize == nil && !numericTypes[typ] && !temporalTypes[typ] && typ != "text":
+			return "Grouping needs numbers, dates or text"
+		}
+	case MaskRandomized:
+		if m.Stddev != nil && !numericTypes[typ] {
+			return "Randomized Response with stddev needs numbers"
+		}
+	}
+	return ""
 }

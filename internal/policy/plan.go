@@ -29,8 +29,11 @@ type Plan struct {
 	// masking conflicts are on the columns (ColumnPlan.Disabled), and
 	// AllConflicts lists both.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Skipped lists rules of applying policies that cannot take effect on
-	// this data source (a tagged column or the event-time column is missing).
+	// Skipped lists rules of applying policies that cannot take effect as
+	// written on this data source (a named or tagged column or the
+	// event-time column is missing, a predicate or pattern cannot be
+	// enforced, a mask does not fit a column's type). None is dropped: each
+	// is planned closed (RowRule.Closed, MaskRule.Closed).
 	Skipped []Skip `json:"skipped,omitempty"`
 }
 
@@ -85,6 +88,11 @@ type MaskRule struct {
 	// (a conditional masking predicate, columns resolved).
 	Rows   expr.Expr `json:"rows,omitempty"`
 	Source *RuleRef  `json:"source"`
+	// Closed, when set, says why the rule could not apply as written here:
+	// the mask stands in for it with what it would not weaken, NULL (on
+	// every row for a rule that could not be evaluated; on the rows of its
+	// condition for a mask that does not fit the column's type).
+	Closed string `json:"closed,omitempty"`
 }
 
 // RowKind says which rule produced a row rule.
@@ -107,6 +115,9 @@ type RowRule struct {
 	Time      *TimeFilter     `json:"time,omitempty"`
 	Minimize  *MinimizeFilter `json:"minimize,omitempty"`
 	Source    *RuleRef        `json:"source"`
+	// Closed, when set, says why the rule could not apply as written here:
+	// it then hides every row (Where is FALSE) from the users it applies to.
+	Closed string `json:"closed,omitempty"`
 }
 
 // TimeFilter keeps the rows whose Column is newer (or older) than Seconds ago.
@@ -199,4 +210,32 @@ func (r RowRule) effect() string {
 		return "where " + r.Where.String()
 	}
 	return ""
+}
+
+// ClosedRule is a rule that cannot apply as written on a data source and is
+// enforced closed instead: its users see no row (Column empty), or the
+// column as NULL.
+type ClosedRule struct {
+	Source *RuleRef `json:"source"`
+	Column string   `json:"column,omitempty"`
+	Reason string   `json:"reason"`
+}
+
+// ClosedRules lists the plan's closed rules: row rules in order, then masks
+// column by column (disabled ones, which decide nothing, left out).
+func (p *Plan) ClosedRules() []ClosedRule {
+	var out []ClosedRule
+	for _, r := range p.Rows {
+		if r.Closed != "" {
+			out = append(out, ClosedRule{Source: r.Source, Reason: r.Closed})
+		}
+	}
+	for _, c := range p.Columns {
+		for _, m := range c.Masks {
+			if m.Closed != "" {
+				out = append(out, ClosedRule{Source: m.Source, Column: c.Column, Reason: m.Closed})
+			}
+		}
+	}
+	return out
 }

@@ -1,9 +1,10 @@
 // Package demo implements `custos demo`: on a machine with PostgreSQL
 // installed it starts a throwaway cluster, loads the sample shop database,
-// starts custos on its embedded store, registers the database, runs
-// discovery, enforces a few V2 policies through the PostgreSQL integration
-// and shows the same SELECT run by two database users. It then stops what it
-// started (by PID) and removes its files.
+// starts custos on its embedded store, registers the database (as a role
+// that can only read; enforcement connects as an administrator that is not
+// a superuser either), runs discovery, enforces a few V2 policies through
+// the PostgreSQL integration and shows the same SELECT run by two database
+// users. It then stops what it started (by PID) and removes its files.
 package demo
 
 import (
@@ -43,8 +44,10 @@ func New(f *cmdutil.Factory) *cobra.Command {
 		Short: "Show custos enforcing policies in a throwaway PostgreSQL database",
 		Long: `Start a throwaway PostgreSQL cluster and a custos server, load a sample shop database, register it,
 discover its sensitive columns, save a masking policy, a row filter and a write policy (V2 YAML), and run
-the same SELECT as two database users to show what each of them gets. Everything the demo starts is
-stopped, and its files removed, when it ends (unless --keep).
+the same SELECT as two database users to show what each of them gets. custos connects as least-privileged
+roles, never as a superuser: it registers with a role that can only read and enforces with one that
+administers the shop's tables, after a superuser ran custos's setup script once. Everything the demo
+starts is stopped, and its files removed, when it ends (unless --keep).
 
 PostgreSQL must be installed (Debian: apt-get install postgresql postgresql-15-pgaudit); scripts/demo.sh
 installs it when missing and runs this command.`,

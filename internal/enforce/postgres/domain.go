@@ -28,9 +28,10 @@ import (
 //   - statements are bounded by readTimeout and locks by the session's
 //     lock_timeout, so a hostile relation cannot hold enforcement up;
 //   - a relation whose reading runs code (anything but a table or a
-//     materialized view) is not read at all when its owner is a superuser
-//     or may act as custos's own role: its code could call anybody's
-//     functions with those rights.
+//     materialized view) is not read at all when its owner is (or may
+//     become) a superuser, may act as custos's own role, or reaches the
+//     server's files or programs: its code could call anybody's functions
+//     with those rights.
 
 // readTimeout bounds one read of a governed relation.
 const readTimeout = 2 * time.Minute
@@ -80,21 +81,27 @@ func (rc *run) readDomain(rel *relation, col string, numeric bool) (*valueDomain
 			return statementError(err, create)
 		}
 		var kind, owner string
-		var super, custos bool
+		var super, custos, server bool
 		err := tx.QueryRow(ctx, `
-			SELECT c.relkind::pg_catalog.text, r.rolname::pg_catalog.text, r.rolsuper,
-			       pg_catalog.pg_has_role(r.oid, $2::pg_catalog.name, 'MEMBER'), pg_catalog.pg_backend_pid(),
-			       pg_catalog.set_config('statement_timeout', $3, true)
+			SELECT c.relkind::pg_catalog.text, r.rolname::pg_catalog.text,
+			       r.rolsuper OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles s WHERE s.rolsuper AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER')),
+			       pg_catalog.pg_has_role(r.oid, $2::pg_catalog.name, 'MEMBER'),
+			       EXISTS (SELECT 1 FROM pg_catalog.pg_roles s WHERE s.rolname IN ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')
+			               AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER')),
+			       pg_catalog.pg_backend_pid(), pg_catalog.set_config('statement_timeout', $3, true)
 			FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
 			WHERE c.oid = $1::pg_catalog.regclass`, name, rc.sys.Role, fmt.Sprint(readTimeout.Milliseconds())).
-			Scan(&kind, &owner, &super, &custos, &pid, nil)
+			Scan(&kind, &owner, &super, &custos, &server, &pid, nil)
 		if err != nil {
 			return fmt.Errorf("look up the owner of %s: %w", name, err)
 		}
-		if (super || custos) && kind != "r" && kind != "p" && kind != "m" {
-			why := "a superuser"
-			if !super {
+		if (super || custos || server) && kind != "r" && kind != "p" && kind != "m" {
+			why := "a superuser (or may become one)"
+			switch {
+			case custos && !super:
 				why = "a role that may act as custos's " + quoteOr(rc.sys.Role)
+			case server && !super:
+				why = "a role that reaches the server's files or programs"
 			}
 			return fmt.Errorf("%w: %s is owned by %s, %s, and reading it would run its code with those rights; give it to an ordinary role",
 				errNotRead, name, quoteOr(owner), why)

@@ -63,3 +63,38 @@ actions:
 	}
 }
 
+// A pattern PostgreSQL refuses fails every query of a view when a query
+// first runs it. The policy engine closes the patterns it knows PostgreSQL
+// refuses; whatever gets past it is caught before the view is created: the
+// column is NULL for the users the mask applies to, and the rule reported.
+func TestAPatternPostgreSQLRefusesClosesTheColumn(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("u", policy.User{Groups: []string{"Other"}})
+	e.source(1, "shop", "customers", map[string][]string{"email": {"PII.Email"}})
+	e.policy(maskPolicy("regex", "PII.Email", `{type: Regular Expression, regex: '[a-z]', replacement: x}`))
+	e.grant(1, []string{u}, nil)
+	want := e.desired(true)
+	// A plan the engine would not make: a pattern only PostgreSQL refuses.
+	plan := *want.Sources[0].Plan
+	cp := *plan.Columns[0]
+	m := *cp.Masks[0]
+	bad := *m.Masking
+	bad.Regex = `[[:alpha:]-z]`
+	m.Masking = &bad
+	cp.Masks = []*policy.MaskRule{&m}
+	plan.Columns = []*policy.ColumnPlan{&cp}
+	want.Sources[0].Plan = &plan
+	rep, err := Reconcile(e.ctx, e.db, e.sys, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Sources[1]
+	if r.Err != nil || len(r.Closed) != 1 || r.Closed[0].Column != "email" || !strings.Contains(r.Closed[0].Reason, "PostgreSQL refuses") {
+		t.Fatalf("report: %v %+v", r.Err, r.Closed)
+	}
+	for _, got := range e.column(u, "shop_governed.customers", "customer_id", "email") {
+		if got != "NULL" {
+			t.Fatalf("email %q, want NULL", got)
+		}
+	}
+}

@@ -84,6 +84,10 @@ type SourceReport struct {
 	View     string // qualified name of the view
 	Err      error  // nil when the data source is enforced
 	Warnings []string
+	// Closed are the rules enforced closed (their users see no row, or the
+	// column as NULL): those the plan closed, those that could not be
+	// rendered, and masks whose pattern PostgreSQL refused.
+	Closed []policy.ClosedRule
 }
 
 // Reconcile makes the database hold what custos decided: entitlements, one
@@ -381,11 +385,18 @@ func (rc *run) source(s Source) *SourceReport {
 	if len(src.Columns) == 0 {
 		return fail("none of the data source's columns exist in %s", qualified(s.Schema, s.Table))
 	}
-	r, err := pgsql.Render(rc.sys, src, pgsql.Target{Schema: s.ViewSchema, Name: s.ViewName}, s.Plan)
+	tgt := pgsql.Target{Schema: s.ViewSchema, Name: s.ViewName}
+	r, err := pgsql.Render(rc.sys, src, tgt, s.Plan)
 	if err != nil {
 		return fail("cannot render the policies: %v", err)
 	}
+	if broken := rc.probe(r.Probes); len(broken) > 0 {
+		if r, err = pgsql.RenderWith(rc.sys, src, tgt, s.Plan, pgsql.Options{Broken: broken}); err != nil {
+			return fail("cannot render the policies: %v", err)
+		}
+	}
 	rep.Warnings = append(rep.Warnings, r.Warnings...)
+	rep.Closed = r.Closed
 	domains := rc.readDomains(s, tbl, src, r, rep)
 
 	var changes, drift []string
@@ -427,6 +438,27 @@ func (rc *run) source(s Source) *SourceReport {
 		}
 	}
 	return rep
+}
+
+// probe evaluates what the view's masks need PostgreSQL to accept (the
+// patterns of Regular Expression masks, compiled only when a query first
+// runs them) and returns those it refuses, by probe key, with the reason:
+// they are rendered closed rather than fail every query of the view. The
+// expressions are custos's own over constants; nothing of a user runs.
+func (rc *run) probe(probes []pgsql.Probe) map[string]string {
+	broken := map[string]string{}
+	for _, p := range probes {
+		var discard *string
+		if err := rc.conn.QueryRow(rc.ctx, `SELECT (`+p.SQL+`)::pg_catalog.text`).Scan(&discard); err != nil {
+			msg := err.Error()
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				msg = pgErr.Message
+			}
+			broken[p.Key()] = fmt.Sprintf("PostgreSQL refuses the %s mask on column %q: %s, so it is shown as NULL", policy.MaskRegex, p.Column, msg)
+		}
+	}
+	return broken
 }
 
 // closeView revokes every privilege on the view custos made for a data
