@@ -140,6 +140,8 @@ func TestLoginFloodFromOneAddress(t *testing.T) {
 	if !strings.Contains(string(r.Body), "your address") {
 		t.Errorf("message: %s", r.Body)
 	}
+	// A name no user can have is refused before anything is kept for it.
+	env.Must(t, 422, "", "POST", "/bim/iam/bim/user/authenticate", wrong(strings.Repeat("x", 256)))
 }
 
 // With the budgets lifted, every wrong password is checked, and the hashing

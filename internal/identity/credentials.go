@@ -199,6 +199,9 @@ func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password s
 	var problems errs.List
 	problems.Require("username", username)
 	problems.Require("password", password)
+	if len(username) > 255 { // as no user id is: nothing to look up, or to keep a budget for
+		problems.Add("username", errs.CodeInvalid, "username must be at most 255 characters")
+	}
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
