@@ -52,11 +52,12 @@ func (b *planner) columns() {
 	mnext := append([]int32(nil), mc...)
 	dnext := append([]int32(nil), dc...)
 	ncols := 0
-	// Global policies' masks first, then the data source's own: an owner's
-	// mask decides only where governance leaves the value unmasked.
-	for _, local := range []bool{false, true} {
+	// Mandatory global policies' masks first, then those owners applied,
+	// then the data source's own: what an owner chose decides only where
+	// governance leaves the value unmasked.
+	for rank := range ranks {
 		for _, e := range b.entries {
-			if e.rule.Source.Policy.Local != local {
+			if e.rank != rank {
 				continue
 			}
 			if e.disabled {
@@ -209,6 +210,33 @@ type maskEntry struct {
 	col      int
 	rule     *MaskRule
 	disabled bool
+	rank     int8 // see rank
+}
+
+// Ranks of the policies masking a column, in the order of its chain:
+// global policies that apply by their circumstances, then global policies
+// that apply because an owner applied them (circumstances null), then the
+// data source's own. Only the first may displace one another; the others
+// add, after them.
+const (
+	rankMandatory int8 = iota
+	rankOwnerApplied
+	rankLocal
+	ranks
+)
+
+// rank is the rank of contributor ci (see startPlan for their order).
+func (b *planner) rank(ci int) int8 {
+	if b.s.local != nil {
+		if ci == 0 {
+			return rankLocal
+		}
+		ci--
+	}
+	if ci < len(b.s.matched) && b.s.matched[ci].ownerApplied {
+		return rankOwnerApplied
+	}
+	return rankMandatory
 }
 
 func (b *planner) skip(r *compiledRule, format string, args ...any) {
@@ -488,10 +516,11 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 }
 
 // claim applies the conflict rule to column i for a rule of contributor:
-// the first global policy to mask a column keeps it; later ones are
-// reported. The data source's own policy never displaces a global one nor
-// is displaced: its masks follow the global ones in the column's chain
-// (columns orders them), so they only add restrictions where governance
+// the first global policy that applies by its circumstances to mask a
+// column keeps it; later ones are reported. What an owner chose (the data
+// source's own policy, a global policy they applied) never displaces those
+// nor is displaced: its masks follow theirs in the column's chain (columns
+// orders them by rank), so they only add restrictions where governance
 // imposes none.
 func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
 	if m.Closed == "" {
@@ -505,8 +534,8 @@ func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
 			}).(*MaskRule)
 		}
 	}
-	if r.ref.Policy.Local {
-		b.entries = append(b.entries, maskEntry{col: i, rule: m})
+	if rank := b.rank(contributor); rank != rankMandatory {
+		b.entries = append(b.entries, maskEntry{col: i, rule: m, rank: rank})
 		return
 	}
 	if b.owner == nil {
