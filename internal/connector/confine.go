@@ -25,9 +25,11 @@ import (
 //     programs from SQL, which a read-only transaction does not stop either:
 //     refused too;
 //   - everything else runs in a READ ONLY transaction, with search_path
-//     pinned and statement and lock timeouts, on a connection of its own
-//     that is closed afterwards: what the code left in the session (advisory
-//     locks, prepared statements, settings) dies with it.
+//     pinned and statement and lock timeouts, rolled back; the session is
+//     then reset (DISCARD ALL) before the connection serves anything else:
+//     what the code left in it (advisory locks, prepared statements that
+//     custos's own statements would run, settings) does not outlive the
+//     read.
 
 // serverRoles are the predefined roles whose members reach the database
 // server's files or programs.
@@ -78,13 +80,13 @@ func unsafeRole(name string, super bool, server []string) error {
 	return nil
 }
 
-// confined runs fn in a READ ONLY transaction on a connection of its own,
-// after checking the session role (checkRole), with statements bounded by
-// timeout (the source's default when 0), locks by lockTimeout and
-// search_path pinned to pg_catalog (pinned is false for a query source,
-// whose text may name relations unqualified: it then sees PostgreSQL's
-// default path). The transaction is rolled back and the connection closed
-// whatever fn does.
+// confined runs fn in a READ ONLY transaction, after checking the session
+// role (checkRole), with statements bounded by timeout (the source's
+// default when 0), locks by lockTimeout and search_path pinned to
+// pg_catalog (pinned is false for a query source, whose text may name
+// relations unqualified: it then sees PostgreSQL's default path). The
+// transaction is rolled back and the session reset (or the connection
+// closed) whatever fn does.
 func (p *Postgres) confined(ctx context.Context, timeout time.Duration, pinned bool, fn func(pgx.Tx) error) error {
 	if timeout <= 0 {
 		timeout = p.opts.StatementTimeout
@@ -98,7 +100,16 @@ func (p *Postgres) confined(ctx context.Context, timeout time.Duration, pinned b
 		return connectError(err, p.conn)
 	}
 	defer func() {
-		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		// Nothing the code left in the session may reach custos's later
+		// statements on this connection: DISCARD ALL drops prepared
+		// statements, temporary objects, advisory locks, cursors,
+		// LISTENs and settings, and pgx forgets the statements it had
+		// prepared. A connection that cannot be reset is closed.
+		bg := context.WithoutCancel(ctx)
+		c := conn.Conn()
+		if c.IsClosed() || c.PgConn().Exec(bg, "DISCARD ALL").Close() != nil || c.DeallocateAll(bg) != nil {
+			_ = c.Close(bg)
+		}
 		conn.Release()
 	}()
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
