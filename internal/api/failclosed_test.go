@@ -197,6 +197,13 @@ func TestRulesThatCannotApplyAreRefusedOrClosed(t *testing.T) {
 	if got := fieldsOf(t, r); !strings.Contains(got, "predicate") || !strings.Contains(got, `"regoin"`) {
 		t.Errorf("local policy: %s", got)
 	}
+	r = env.Admin(t, 422, "POST", fmt.Sprintf("/policy/handler/%d", ds), map[string]any{"jsonPolicies": []any{
+		map[string]any{"type": "masking", "rules": []any{map[string]any{"type": "masking", "exceptions": nil,
+			"config": map[string]any{"fields": []any{"email"}, "maskingConfig": map[string]any{"type": "Regular Expression",
+				"metadata": map[string]any{"regex": `\pL`, "replacement": "x"}}}}}}}})
+	if got := fieldsOf(t, r); !strings.Contains(got, "maskingConfig.metadata.regex: ") || !strings.Contains(got, `\p is not supported`) {
+		t.Errorf("local pattern: %s", got)
+	}
 }
 
 func mustJSON(t testing.TB, v any) string {
