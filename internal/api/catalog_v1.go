@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ type dataSourceJSON struct {
 	ColumnEvolutionEnabled bool            `json:"columnEvolutionEnabled"`
 	Status                 string          `json:"status" doc:"passed or failed"`
 	StatusInfo             statusInfoJSON  `json:"statusInfo"`
-	Deleted                bool            `json:"deleted"`
+	Deleted                bool            `json:"deleted" doc:"disabled (soft-deleted); PUT with deleted false restores it"`
 	Disabled               bool            `json:"disabled"`
 	DisabledReason         *string         `json:"disabledReason" doc:"removed (its table disappeared) or user"`
 	SubscriptionStatus     string          `json:"subscriptionStatus" doc:"the caller's relation to the data source"`
@@ -84,6 +85,7 @@ type dataSourceJSON struct {
 	RecordCount            int64           `json:"recordCount"`
 	EventTime              *string         `json:"eventTime"`
 	SDDTemplate            *string         `json:"sddTemplate" doc:"the identification framework applied; null uses the global one"`
+	CatalogMetadata        store.JSON      `json:"catalogMetadata" doc:"what an external catalog keeps about the data source, as sent"`
 	Tags                   []dsTagJSON     `json:"tags"`
 	CreatedBy              *int64          `json:"createdBy"`
 	CreatedAt              time.Time       `json:"createdAt"`
@@ -115,9 +117,10 @@ func dataSourceOf(v *catalog.View) dataSourceJSON {
 		Query: d.Query, ConnectionVerified: v.Verified(), SchemaEvolutionID: d.ConnectionID,
 		ColumnEvolutionEnabled: !d.ColumnsFixed && v.Conn != nil && v.Conn.SchemaMonitoring,
 		Status:                 v.Health(), StatusInfo: statusInfoJSON{SQL: checkJSON{Status: v.Health(), Message: v.HealthMessage()}},
-		Disabled: d.Status == store.DataSourceDisabled, DisabledReason: d.DisabledReason, SubscriptionStatus: v.Subscription,
+		Deleted: d.Status == store.DataSourceDisabled, Disabled: d.Status == store.DataSourceDisabled, DisabledReason: d.DisabledReason, SubscriptionStatus: v.Subscription,
 		PolicyHandlerType: "None", Policy: "None", RowCount: d.RowEstimate, EventTime: d.EventTimeColumn,
-		Tags: dsTagsOf(v.Tags), CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		Tags: dsTagsOf(v.Tags), CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		CatalogMetadata: v.CatalogMetadata}
 	if d.RecordFormat != nil {
 		out.RecordFormat = *d.RecordFormat
 	}
@@ -263,6 +266,13 @@ type dataSourceUpdateBody struct {
 	SQLSchemaName *string `json:"sqlSchemaName"`
 	RecordFormat  *string `json:"recordFormat"`
 	EventTime     *string `json:"eventTime" doc:"the column holding each row's event time"`
+	// CatalogMetadata is kept as sent; null removes it.
+	CatalogMetadata json.RawMessage `json:"catalogMetadata" doc:"an object naming its provider; null removes it"`
+	Deleted         *bool           `json:"deleted" doc:"false restores a disabled data source; true disables it"`
+}
+
+type dataSourceDeleteQuery struct {
+	HardDelete bool `query:"hardDelete" doc:"delete the data source for good; without it the data source is disabled"`
 }
 
 type bulkBody struct {
@@ -398,7 +408,7 @@ func (s *Server) dataSourceRoutes() {
 		return dataSourceOf(v), nil
 	})
 
-	s.Handle(Op{Method: "PUT", Path: "/dataSource/{dataSourceId}", Summary: "Change a data source's name, descriptions or SQL names",
+	s.Handle(Op{Method: "PUT", Path: "/dataSource/{dataSourceId}", Summary: "Change a data source's name, descriptions, SQL names or catalog metadata; disable or restore it",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Body: dataSourceUpdateBody{}, Response: dataSourceJSON{}},
 		func(r *Request) (any, error) {
 			id, err := r.PathInt("dataSourceId")
@@ -411,21 +421,26 @@ func (s *Server) dataSourceRoutes() {
 			}
 			v, err := c.Update(r.Context(), r.P, id, catalog.Update{Name: b.Name, Description: b.Description,
 				Documentation: b.Documentation, SQLTableName: b.SQLTableName, SQLSchemaName: b.SQLSchemaName,
-				RecordFormat: b.RecordFormat, EventTime: b.EventTime})
+				RecordFormat: b.RecordFormat, EventTime: b.EventTime, CatalogMetadata: b.CatalogMetadata, Deleted: b.Deleted})
 			if err != nil {
 				return nil, err
 			}
 			return dataSourceOf(v), nil
 		})
 
-	s.Handle(Op{Method: "DELETE", Path: "/dataSource/{dataSourceId}", Summary: "Disable a data source; delete it on the second call",
-		Tag: tag, IntParams: []string{"dataSourceId"}, Response: catalog.V1DeleteResult{}}, func(r *Request) (any, error) {
-		id, err := r.PathInt("dataSourceId")
-		if err != nil {
-			return nil, err
-		}
-		return c.Delete(r.Context(), r.P, id)
-	})
+	s.Handle(Op{Method: "DELETE", Path: "/dataSource/{dataSourceId}", Summary: "Disable a data source; delete it with hardDelete",
+		Tag: tag, IntParams: []string{"dataSourceId"}, Query: dataSourceDeleteQuery{}, Response: catalog.V1DeleteResult{}},
+		func(r *Request) (any, error) {
+			id, err := r.PathInt("dataSourceId")
+			if err != nil {
+				return nil, err
+			}
+			var q dataSourceDeleteQuery
+			if err := r.Query(&q); err != nil {
+				return nil, err
+			}
+			return c.Delete(r.Context(), r.P, id, q.HardDelete)
+		})
 
 	s.Handle(Op{Method: "GET", Path: "/dataSource/{dataSourceId}/tags", Summary: "Tags of a data source and of its columns",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Response: dataSourceTagsJSON{}}, func(r *Request) (any, error) {

@@ -132,6 +132,8 @@ type globalListQuery struct {
 	Scope      string `query:"scope" doc:"global (default) or local; local policies are not global policies, so local lists none"`
 	NameOnly   bool   `query:"nameOnly" doc:"answer [{name, id, type}] instead of whole policies"`
 	Templates  *bool  `query:"templates" doc:"true: templates only; false: no templates; absent: both"`
+	// IgnoreStaged is in the 2023 Swagger of this endpoint.
+	IgnoreStaged bool `query:"ignoreStaged" doc:"leave staged policies out"`
 }
 
 type policyNameJSON struct {
@@ -225,7 +227,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/policy/global", Summary: "List global policies", Tag: tag, Query: globalListQuery{},
-		Response: Page[policy.V1Policy]{}}, func(r *Request) (any, error) {
+		Response: []policy.V1Policy{}}, func(r *Request) (any, error) {
 		var q globalListQuery
 		if err := r.Query(&q); err != nil {
 			return nil, err
@@ -247,10 +249,9 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 			return nil, err
 		}
 		var views []*governance.PolicyView
-		total := 0
 		if q.Scope != "local" {
-			views, total, err = gov.ListPolicies(r.Context(), governance.PolicyFilter{SearchText: q.SearchText, Type: q.Type,
-				Templates: q.Templates, SortField: q.SortField, Descending: desc, Offset: q.Offset, Size: q.Size})
+			views, _, err = gov.ListPolicies(r.Context(), governance.PolicyFilter{SearchText: q.SearchText, Type: q.Type,
+				Templates: q.Templates, IgnoreStaged: q.IgnoreStaged, SortField: q.SortField, Descending: desc, Offset: q.Offset, Size: q.Size})
 			if err != nil {
 				return nil, err
 			}
@@ -266,7 +267,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 		for i, v := range views {
 			hits[i] = v.V1()
 		}
-		return Page[*policy.V1Policy]{Count: total, Hits: hits}, nil
+		return hits, nil
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/policy/global/{policyId}", Summary: "One global policy (V1 object)", Tag: tag,
