@@ -92,7 +92,7 @@ func TestDataSourceAPI(t *testing.T) {
 			t.Fatalf("by SQL table name: %+v", byTable)
 		}
 		env.Must(t, 404, readerKey, "GET", "/dataSource/999999", nil)
-		env.Must(t, 400, readerKey, "GET", "/dataSource/abc", nil)
+		env.Must(t, 404, readerKey, "GET", "/dataSource/abc", nil) // not a data source id: no such route
 
 		// Changes need an owner or GOVERNANCE.
 		env.Must(t, 403, readerKey, "PUT", fmt.Sprintf("/dataSource/%d", c.ID), map[string]any{"description": "x"})

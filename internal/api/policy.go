@@ -16,6 +16,7 @@ import (
 // GovernanceRoutes serves global and local policies, purposes, data source
 // access and the decision endpoints.
 func (s *Server) GovernanceRoutes(gov *governance.Service, acc *access.Service) {
+	s.policySummaries = gov.PolicySummaries
 	s.policyRoutes(gov)
 	s.policyV2Routes(gov)
 	s.purposeRoutes(gov)
@@ -456,7 +457,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 		return diffJSON{Current: d.Current, Previous: d.Previous, HasChanges: d.HasChanges}, nil
 	})
 
-	s.Handle(Op{Method: "GET", Path: "/policy/handler/{dataSourceId}", Summary: "A data source's own policy (newest version) and its plan",
+	s.Handle(Op{Method: "GET", Path: "/policy/handler/{dataSourceId}", Summary: "A data source's own policy (newest version), the global rules in force, and its plan",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Response: handlerJSON{}}, func(r *Request) (any, error) {
 		id, err := r.PathInt("dataSourceId")
 		if err != nil {
@@ -470,6 +471,15 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 			return nil, err
 		}
 		out := handlerOf(h)
+		// The rules global policies apply are listed too, each with its
+		// global object, as the reference shows them.
+		entries, err := gov.DataSourcePolicies(r.Context(), id, true, false)
+		if err != nil {
+			return nil, err
+		}
+		if out.JSONPolicies, err = json.Marshal(entries); err != nil {
+			return nil, err
+		}
 		rules := gov.Rules(id)
 		out.Rules = &rules
 		return out, nil

@@ -59,9 +59,24 @@ func (v *View) HealthMessage() string {
 	return "the connection has not been checked yet"
 }
 
+// viewBatch bounds the data sources completed at once, so that the lists
+// of ids in the lookups stay statements both stores run.
+const viewBatch = 1000
+
 // views completes data sources for the API: connections, tags, frameworks
 // and the caller's relation.
 func (s *Service) views(ctx context.Context, q *store.Queries, p *auth.Principal, list []*store.DataSource) ([]*View, error) {
+	if len(list) > viewBatch {
+		out := make([]*View, 0, len(list))
+		for start := 0; start < len(list); start += viewBatch {
+			vs, err := s.views(ctx, q, p, list[start:min(start+viewBatch, len(list))])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vs...)
+		}
+		return out, nil
+	}
 	out := make([]*View, len(list))
 	if len(list) == 0 {
 		return out, nil
@@ -370,6 +385,15 @@ func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Princ
 	}
 	if err := MayChange(ctx, q, p, d); err != nil {
 		return nil, err
+	}
+	if !hard && d.Status == store.DataSourceDisabled {
+		// Nothing changes; the request is recorded all the same.
+		if err := audit.Write(ctx, q, audit.Event{Type: "dataSourceDisable", Success: true, TargetType: ModelDataSource,
+			TargetID: idString(d.ID), DataSourceID: &d.ID, DataSourceName: d.Name,
+			Details: map[string]any{"hardDelete": false, "alreadyDisabled": true}}); err != nil {
+			return nil, err
+		}
+		return &V1DeleteResult{Success: true, ID: d.ID, SchemaEvolutionID: d.ConnectionID, Name: d.Name, Disabled: true}, nil
 	}
 	var conn *store.Connection
 	if d.ConnectionID != nil {

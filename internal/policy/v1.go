@@ -554,3 +554,7 @@ func (r *reader) ruleV1(o obj, actionType string, local bool) Rule {
 	}
 	return rule
 }
+
+// V1SubscriptionType is the V1 name of a subscription type: automatic,
+// approval, policy or manual.
+func V1SubscriptionType(t SubscriptionType) string { return v2ToV1Subscription[t] }

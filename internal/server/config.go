@@ -30,6 +30,10 @@ type Config struct {
 	// SDDSampleSize is how many rows sensitive data discovery samples per
 	// data source.
 	SDDSampleSize int `json:"sddSampleSize"`
+	// TLSCert and TLSKey, both set, serve HTTPS (and HTTP/2) with this
+	// certificate and key (PEM files), loaded again when they change.
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
 	// AdminAPIKey, when set on first start, becomes the administrator's key
 	// instead of a generated one. Read from CUSTOS_ADMIN_API_KEY only.
 	AdminAPIKey string `json:"-"`
@@ -106,6 +110,8 @@ var Settings = func() []Setting {
 	formatA, formatS := str(func(c *Config) *string { return &c.LogFormat })
 	monA, monS := dur(func(c *Config) *time.Duration { return &c.SchemaMonitorInterval })
 	sampleA, sampleS := integer(func(c *Config) *int { return &c.SDDSampleSize })
+	certA, certS := str(func(c *Config) *string { return &c.TLSCert })
+	keyA, keyS := str(func(c *Config) *string { return &c.TLSKey })
 	return []Setting{
 		setting("listen", "CUSTOS_LISTEN", "listen", "address to serve HTTP on", listenA, listenS),
 		setting("data-dir", "CUSTOS_DATA_DIR", "dataDir", "directory for the SQLite store and the encryption key", dataA, dataS),
@@ -116,6 +122,8 @@ var Settings = func() []Setting {
 		setting("log-format", "CUSTOS_LOG_FORMAT", "logFormat", "text or json", formatA, formatS),
 		setting("schema-monitor-interval", "CUSTOS_SCHEMA_MONITOR_INTERVAL", "schemaMonitorInterval", "how often schema monitoring re-reads each monitored connection", monA, monS),
 		setting("sdd-sample-size", "CUSTOS_SDD_SAMPLE_SIZE", "sddSampleSize", "rows sensitive data discovery samples per data source", sampleA, sampleS),
+		setting("tls-cert", "CUSTOS_TLS_CERT", "tlsCert", "PEM certificate (with its chain) to serve HTTPS with; reloaded when it changes", certA, certS),
+		setting("tls-key", "CUSTOS_TLS_KEY", "tlsKey", "PEM private key of --tls-cert", keyA, keyS),
 	}
 }()
 
@@ -198,6 +206,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		problems = append(problems, fmt.Sprintf("log level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, "HTTPS needs both a certificate and its key (--tls-cert and --tls-key)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Sprintf("log format must be text or json, not %q", c.LogFormat))
