@@ -121,4 +121,3 @@ func deleteCmd(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 }
-

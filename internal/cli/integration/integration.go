@@ -247,4 +247,3 @@ it, leaving the platform as it is.`,
 	cmd.Flags().BoolVar(&force, "force-disable", false, "stop using the integration without cleaning up the platform")
 	return cmd
 }
-

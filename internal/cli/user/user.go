@@ -231,7 +231,13 @@ func permissionCmd(f *cmdutil.Factory, complete cobra.CompletionFunc, grant bool
 			if len(args) == 0 {
 				return complete(cmd, args, toComplete)
 			}
-			return Permissions, cobra.ShellCompDirectiveNoFileComp
+			var out []string
+			for _, p := range Permissions {
+				if strings.HasPrefix(p, strings.ToUpper(toComplete)) {
+					out = append(out, p)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			perms := upper(args[1:])
