@@ -29,7 +29,8 @@ func TestEverydayCommands(t *testing.T) {
 	// Users.
 	created := c.ok("user", "create", "Ana", "--name", "Ana Lima", "--email", "ana@example.com", "--sql-user", "ana_role",
 		"--permission", "create_data_source")
-	if !strings.HasPrefix(created, `{"newUser":{`) || !strings.Contains(created, `"userid":"ana"`) || strings.Count(created, "\n") != 1 {
+	if !strings.Contains(created, `"newUser":{`) || !strings.Contains(created, `"userid":"ana"`) || !strings.Contains(created, `"sqlUser":"ana_role"`) ||
+		strings.Count(created, "\n") != 1 {
 		t.Fatalf("user create: %q", created)
 	}
 	c.input("correct-horse-battery\n").ok("user", "create", "bob", "--password-stdin")

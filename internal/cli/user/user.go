@@ -4,6 +4,7 @@
 package user
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -80,6 +81,14 @@ set (custos user password); a user who only queries the database needs none.`,
 					map[string]any{"sqlUser": sqlUser}, nil); err != nil {
 					return fmt.Errorf("created user %s, but setting its SQL user failed (run `custos user update %s --sql-user %s`): %w",
 						args[0], args[0], sqlUser, err)
+				}
+				// Show the user as it is now, with its SQL user.
+				var created map[string]json.RawMessage
+				if json.Unmarshal(resp, &created) == nil {
+					if now, err := c.JSON(cmd.Context(), http.MethodGet, Path(args[0]), nil, nil, nil); err == nil {
+						created["newUser"] = now
+						resp, _ = json.Marshal(created)
+					}
 				}
 			}
 			return cmdutil.WriteJSONLine(f.IO.Out, resp)
