@@ -484,3 +484,40 @@ var scriptCalls = []scriptCall{
 	{point: 13, method: "GET", path: "/dataSource/blobHandlerTypes", status: 200, shape: []any{"string"}},
 	{point: 13, method: "GET", path: "/dataSource/notAnId", status: 404},
 }
+
+// A page larger than the server's internal batches (1000 data sources
+// completed at a time, 500 written at a time) is served whole and in
+// order: nothing is lost at a batch's edge.
+func TestDataSourcePageOfAnySize(t *testing.T) {
+	env := servertest.New(t, servertest.SQLite)
+	const n = 1234
+	items := make([]any, n)
+	for i := range items {
+		items[i] = map[string]any{"metadata": map[string]any{"hostname": "acme.snowflakecomputing.com", "port": 443,
+			"database": "SALES", "warehouse": "W", "username": "u", "password": "p", "schema": "PUBLIC",
+			"table": fmt.Sprintf("T%04d", i), "columns": []any{map[string]any{"name": "ID", "dataType": "integer"}}}}
+	}
+	env.Admin(t, 200, "POST", "/snowflake/handler", map[string]any{"handler": items})
+	var page struct {
+		Hits []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"hits"`
+		Count int `json:"count"`
+	}
+	env.Admin(t, 200, "GET", "/dataSource?size=25000.0&sortField=name", nil).JSON(t, &page)
+	if page.Count != n || len(page.Hits) != n {
+		t.Fatalf("%d hits of %d, want %d", len(page.Hits), page.Count, n)
+	}
+	seen := map[int64]bool{}
+	for i, h := range page.Hits {
+		if want := fmt.Sprintf("Public T%04d", i); !strings.EqualFold(h.Name, want) || seen[h.ID] {
+			t.Fatalf("hit %d: %+v, want %s once", i, h, want)
+		}
+		seen[h.ID] = true
+	}
+	env.Admin(t, 200, "GET", "/dataSource?size=600&offset=1000", nil).JSON(t, &page)
+	if len(page.Hits) != n-1000 || page.Count != n {
+		t.Fatalf("the last page: %d hits of %d", len(page.Hits), page.Count)
+	}
+}
