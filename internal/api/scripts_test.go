@@ -404,7 +404,7 @@ var scriptCalls = []scriptCall{
 		}},
 	// 7: the reference's {rootTag, tags} creates the root.
 	{point: 7, method: "POST", path: "/tag", status: 200,
-		body: map[string]any{"rootTag": map[string]any{"name": "Sensitivity", "source": "curated"}, "tags": []any{map[string]any{"name": "Sensitivity.High"}}},
+		body:  map[string]any{"rootTag": map[string]any{"name": "Sensitivity", "source": "curated"}, "tags": []any{map[string]any{"name": "Sensitivity.High"}}},
 		shape: []any{map[string]any{"id": "number", "name": "string", "source": "string", "deleted": "bool", "systemCreated": "bool"}}},
 	{point: 7, method: "GET", path: "/tag?searchText=Sensitivity", status: 200, shape: []any{map[string]any{"name": "string"}},
 		check: func(t *testing.T, got any) {

@@ -31,7 +31,9 @@ func TestExamplesSave(t *testing.T) {
 			t.Fatalf("examples/%s: %v %v", k.dir, files, err)
 		}
 		for _, f := range files {
-			doc, err := payload.LoadV2(f, k.kind, nil, func(name string) string { return map[string]string{"PGHOST": "127.0.0.1", "PGPORT": "5432", "SHOP_READER_PASSWORD": "pw"}[name] })
+			doc, err := payload.LoadV2(f, k.kind, nil, func(name string) string {
+				return map[string]string{"PGHOST": "127.0.0.1", "PGPORT": "5432", "SHOP_READER_PASSWORD": "pw"}[name]
+			})
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
