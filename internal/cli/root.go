@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/custosdata/custos/internal/cli/admin"
 	"github.com/custosdata/custos/internal/cli/apicmd"
 	"github.com/custosdata/custos/internal/cli/apikey"
 	"github.com/custosdata/custos/internal/cli/attribute"
@@ -65,8 +66,8 @@ func NewRootWith(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(newServeCmd(io), newVersionCmd(io),
 		configure.New(f), completion.New(f), apicmd.New(f), clone.New(f),
 		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f), demo.New(f),
-		whoami.New(f), user.New(f), group.New(f), attribute.New(f), apikey.New(f), tag.New(f), integration.New(f),
-		request.New(f))
+		admin.New(f), whoami.New(f), user.New(f), group.New(f), attribute.New(f), apikey.New(f), tag.New(f),
+		integration.New(f), request.New(f))
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error by what the caller must do about it.
@@ -23,6 +24,7 @@ const (
 	Invalid                      // the payload parses but does not validate (422)
 	TooLarge                     // the request body exceeds the limit
 	Unavailable                  // a dependency (database, remote platform) cannot be reached
+	TooMany                      // the caller must slow down; RetryAfter says for how long
 	MethodNotAllowed             // the path exists but not with this method
 )
 
@@ -50,6 +52,8 @@ type Error struct {
 	Message string
 	Fields  []FieldError // for Invalid
 	Err     error        // the underlying cause, logged but not shown
+	// RetryAfter is how long a TooMany caller should wait (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -82,6 +86,8 @@ func (e *Error) Status() int {
 		return http.StatusServiceUnavailable
 	case MethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case TooMany:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -103,6 +109,13 @@ func TooLargef(format string, args ...any) *Error     { return newf(TooLarge, fo
 func Unavailablef(cause error, format string, args ...any) *Error {
 	e := newf(Unavailable, format, args...)
 	e.Err = cause
+	return e
+}
+
+// TooManyf asks the caller to wait retryAfter before trying again (429).
+func TooManyf(retryAfter time.Duration, format string, args ...any) *Error {
+	e := newf(TooMany, format, args...)
+	e.RetryAfter = retryAfter
 	return e
 }
 

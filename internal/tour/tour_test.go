@@ -171,8 +171,8 @@ func TestREADMETour(t *testing.T) {
 			t.Errorf("Bob, in HR, must see %q:\n%s", shown, bob)
 		}
 	}
-	if !strings.Contains(out, "admin (bim) on http://") {
-		t.Errorf("custos whoami:\n%s", out)
+	if strings.Count(out, "admin (bim) on http://") != 2 || !strings.Contains(out, `the new API key 2, named "recovery"`) {
+		t.Errorf("custos whoami, before and after custos admin reset-key:\n%s", out)
 	}
 }
 
