@@ -15,8 +15,8 @@ import (
 // The scripts' view: requests that scripts written against Immuta's API
 // send, replayed against a real server with exactly their method, path,
 // query and body, and each answer checked against the shape the reference
-// gives it. Each call names the point of docs/compatibility.md ("Scripts")
-// it covers.
+// gives it (docs/compatibility.md says what custos answers where the
+// reference is silent).
 
 // shapeOf describes a JSON value: "string", "number", "bool", "object",
 // "array", "null" or "any", or alternatives such as "string|null"; a
@@ -93,7 +93,7 @@ func kindOf(v any) string {
 
 // scriptCall is one request of a script and what its answer must be.
 type scriptCall struct {
-	point  int
+	about  string // what scripts read there
 	method string
 	path   string // with the query; {name} is a value of the setup
 	body   any    // sent as JSON; strings have {name} filled in, and "{#name}" is the number name holds
@@ -173,7 +173,7 @@ func TestScriptsReplay(t *testing.T) {
 		w := scriptSetup(t, env)
 		for i, c := range scriptCalls {
 			path := w.fill(c.path)
-			name := fmt.Sprintf("%d point %d: %s %s", i, c.point, c.method, path)
+			name := fmt.Sprintf("%d (%s): %s %s", i, c.about, c.method, path)
 			var body any
 			if c.body != nil {
 				body = w.fillBody(c.body)
@@ -268,19 +268,19 @@ func pgMetadata(schema, table string) map[string]any {
 
 var scriptCalls = []scriptCall{
 	// 1, 2: the policy list is a plain array; Python clients page with floats.
-	{point: 1, method: "GET", path: "/policy/global?offset=0.0&size=200.0", status: 200, shape: []any{v1PolicyShape},
+	{about: "policy list", method: "GET", path: "/policy/global?offset=0.0&size=200.0", status: 200, shape: []any{v1PolicyShape},
 		check: func(t *testing.T, got any) {
 			if n := len(got.([]any)); n != 2 {
 				t.Fatalf("%d policies, want 2", n)
 			}
 		}},
-	{point: 1, method: "GET", path: "/policy/global?nameOnly=true", status: 200,
+	{about: "policy list", method: "GET", path: "/policy/global?nameOnly=true", status: 200,
 		shape: []any{map[string]any{"name": "string", "id": "number", "type": "string"}}},
-	{point: 2, method: "GET", path: "/dataSource?offset=0.0&size=200.0", status: 200,
+	{about: "integers as decimals", method: "GET", path: "/dataSource?offset=0.0&size=200.0", status: 200,
 		shape: map[string]any{"hits": []any{dataSourceShape}, "count": "number"}},
-	{point: 2, method: "GET", path: "/dataSource?size=1.5", status: 400},
+	{about: "integers as decimals", method: "GET", path: "/dataSource?size=1.5", status: 400},
 	// 3: a large page is served whole.
-	{point: 3, method: "GET", path: "/dataSource?size=25000", status: 200,
+	{about: "large pages", method: "GET", path: "/dataSource?size=25000", status: 200,
 		shape: map[string]any{"hits": []any{dataSourceShape}, "count": "number"},
 		check: func(t *testing.T, got any) {
 			if n, count := len(field(got, "hits").([]any)), field(got, "count"); float64(n) != count || n != 3 {
@@ -288,7 +288,7 @@ var scriptCalls = []scriptCall{
 			}
 		}},
 	// 4: global policies show on the data source and in its policy handler.
-	{point: 4, method: "GET", path: "/dataSource/{customers}", status: 200, shape: dataSourceShape,
+	{about: "policies on data sources", method: "GET", path: "/dataSource/{customers}", status: 200, shape: dataSourceShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "subscriptionType") != "automatic" || field(got, "subscriptionPolicy", "type") != "subscription" ||
 				field(got, "subscriptionPolicy", "subscriptionType") != "automatic" {
@@ -305,13 +305,13 @@ var scriptCalls = []scriptCall{
 				t.Fatalf("policyHandler: %v %v", field(got, "policyHandlerType"), field(got, "policyHandler"))
 			}
 		}},
-	{point: 4, method: "GET", path: "/dataSource/{products}", status: 200, shape: dataSourceShape,
+	{about: "policies on data sources", method: "GET", path: "/dataSource/{products}", status: 200, shape: dataSourceShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "policyHandler") != nil || field(got, "policyHandlerType") != "None" || len(field(got, "globalPolicies").([]any)) != 1 {
 				t.Fatalf("only the subscription policy applies to products: %v %v", field(got, "policyHandler"), field(got, "globalPolicies"))
 			}
 		}},
-	{point: 4, method: "GET", path: "/policy/handler/{customers}", status: 200,
+	{about: "policies on data sources", method: "GET", path: "/policy/handler/{customers}", status: 200,
 		shape: map[string]any{"dataSourceId": "number", "jsonPolicies": []any{map[string]any{"type": "string",
 			"global": map[string]any{"id": "number", "name": "string", "policyKey": "string", "disabled": "bool"}}}},
 		check: func(t *testing.T, got any) {
@@ -321,39 +321,39 @@ var scriptCalls = []scriptCall{
 		}},
 	// 5: a disabled data source reads deleted; a second DELETE keeps it;
 	// PUT deleted:false restores it; hardDelete deletes it.
-	{point: 5, method: "DELETE", path: "/dataSource/{orders}", status: 200, shape: deleteShape,
+	{about: "deleted data sources", method: "DELETE", path: "/dataSource/{orders}", status: 200, shape: deleteShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "disabled") != true || field(got, "hardDelete") != false {
 				t.Fatalf("first delete: %v", got)
 			}
 		}},
-	{point: 5, method: "GET", path: "/dataSource/{orders}", status: 200, shape: dataSourceShape,
+	{about: "deleted data sources", method: "GET", path: "/dataSource/{orders}", status: 200, shape: dataSourceShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "deleted") != true {
 				t.Fatal("a disabled data source reads deleted: false")
 			}
 		}},
-	{point: 5, method: "DELETE", path: "/dataSource/{orders}", status: 200, shape: deleteShape,
+	{about: "deleted data sources", method: "DELETE", path: "/dataSource/{orders}", status: 200, shape: deleteShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "disabled") != true || field(got, "hardDelete") != false {
 				t.Fatalf("a second delete must not delete: %v", got)
 			}
 		}},
-	{point: 5, method: "PUT", path: "/dataSource/{orders}", body: map[string]any{"deleted": false}, status: 200, shape: dataSourceShape,
+	{about: "deleted data sources", method: "PUT", path: "/dataSource/{orders}", body: map[string]any{"deleted": false}, status: 200, shape: dataSourceShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "deleted") != false {
 				t.Fatal("PUT deleted:false must restore")
 			}
 		}},
-	{point: 5, method: "DELETE", path: "/dataSource/{orders}?hardDelete=true", status: 200, shape: deleteShape,
+	{about: "deleted data sources", method: "DELETE", path: "/dataSource/{orders}?hardDelete=true", status: 200, shape: deleteShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "hardDelete") != true {
 				t.Fatalf("hardDelete: %v", got)
 			}
 		}},
-	{point: 5, method: "GET", path: "/dataSource/{orders}", status: 404},
+	{about: "deleted data sources", method: "GET", path: "/dataSource/{orders}", status: 404},
 	// 6: tag references and dictionary tags have the documented shapes.
-	{point: 6, method: "GET", path: "/policy/global/{maskPolicy}", status: 200,
+	{about: "tag and dictionary shapes", method: "GET", path: "/policy/global/{maskPolicy}", status: 200,
 		shape: map[string]any{"circumstances": []any{map[string]any{"type": "string", "operator": "string",
 			"columnTag": map[string]any{"name": "string", "displayName": "string", "hasLeafNodes": "bool"}}}},
 		check: func(t *testing.T, got any) {
@@ -362,7 +362,7 @@ var scriptCalls = []scriptCall{
 				t.Fatalf("PII has a child: %v", got)
 			}
 		}},
-	{point: 6, method: "GET", path: "/dictionary/{customers}", status: 200,
+	{about: "tag and dictionary shapes", method: "GET", path: "/dictionary/{customers}", status: 200,
 		shape: map[string]any{"id": "number", "dataSource": "number", "types": "array", "metadata": []any{map[string]any{
 			"name": "string", "dataType": "string", "tags": "array"}}},
 		check: func(t *testing.T, got any) {
@@ -377,7 +377,7 @@ var scriptCalls = []scriptCall{
 			}
 			t.Fatal("no email column")
 		}},
-	{point: 6, method: "PUT", path: "/dictionary/{products}", status: 200, body: map[string]any{"metadata": []any{
+	{about: "tag and dictionary shapes", method: "PUT", path: "/dictionary/{products}", status: 200, body: map[string]any{"metadata": []any{
 		map[string]any{"name": "product_id", "dataType": "integer", "remoteType": "integer"},
 		map[string]any{"name": "sku", "dataType": "text", "remoteType": "text", "tags": []any{map[string]any{"name": "PII.Email", "source": "curated"}}},
 		map[string]any{"name": "product_name", "dataType": "text", "tags": []any{"PII"}},
@@ -391,7 +391,7 @@ var scriptCalls = []scriptCall{
 				t.Fatalf("column tags sent with PUT: %v", field(got, "metadata"))
 			}
 		}},
-	{point: 6, method: "GET", path: "/dataSource/{products}/tags", status: 200,
+	{about: "tag and dictionary shapes", method: "GET", path: "/dataSource/{products}/tags", status: 200,
 		check: func(t *testing.T, got any) {
 			var names []string
 			for _, tg := range field(got, "tags").([]any) {
@@ -403,25 +403,25 @@ var scriptCalls = []scriptCall{
 			}
 		}},
 	// 7: the reference's {rootTag, tags} creates the root.
-	{point: 7, method: "POST", path: "/tag", status: 200,
+	{about: "root tags", method: "POST", path: "/tag", status: 200,
 		body:  map[string]any{"rootTag": map[string]any{"name": "Sensitivity", "source": "curated"}, "tags": []any{map[string]any{"name": "Sensitivity.High"}}},
 		shape: []any{map[string]any{"id": "number", "name": "string", "source": "string", "deleted": "bool", "systemCreated": "bool"}}},
-	{point: 7, method: "GET", path: "/tag?searchText=Sensitivity", status: 200, shape: []any{map[string]any{"name": "string"}},
+	{about: "root tags", method: "GET", path: "/tag?searchText=Sensitivity", status: 200, shape: []any{map[string]any{"name": "string"}},
 		check: func(t *testing.T, got any) {
 			if len(got.([]any)) != 2 {
 				t.Fatalf("root and child: %v", got)
 			}
 		}},
 	// 8: catalogMetadata is stored and returned.
-	{point: 8, method: "PUT", path: "/dataSource/{customers}", status: 200,
+	{about: "catalog metadata", method: "PUT", path: "/dataSource/{customers}", status: 200,
 		body:  map[string]any{"catalogMetadata": map[string]any{"provider": "Collibra", "assetId": "a-1"}},
 		shape: dataSourceShape},
-	{point: 8, method: "GET", path: "/dataSource/{customers}", status: 200,
+	{about: "catalog metadata", method: "GET", path: "/dataSource/{customers}", status: 200,
 		shape: map[string]any{"catalogMetadata": map[string]any{"provider": "string", "assetId": "string"}}},
-	{point: 8, method: "PUT", path: "/dataSource/{customers}", status: 422, body: map[string]any{"catalogMetadata": map[string]any{"assetId": "a-1"}}},
+	{about: "catalog metadata", method: "PUT", path: "/dataSource/{customers}", status: 422, body: map[string]any{"catalogMetadata": map[string]any{"assetId": "a-1"}}},
 	// 9: users of a data source have an e-mail.
-	{point: 9, method: "POST", path: "/dataSource/{customers}/access", status: 200, body: map[string]any{"profileId": "{#erin}", "state": "subscribed"}},
-	{point: 9, method: "GET", path: "/dataSource/{customers}/access", status: 200,
+	{about: "e-mail of access users", method: "POST", path: "/dataSource/{customers}/access", status: 200, body: map[string]any{"profileId": "{#erin}", "state": "subscribed"}},
+	{about: "e-mail of access users", method: "GET", path: "/dataSource/{customers}/access", status: 200,
 		shape: map[string]any{"count": "number", "users": []any{map[string]any{"profile": "number|null", "name": "string",
 			"iamid": "string", "email": "string|null", "type": "string", "state": "string", "approved": "bool"}}},
 		check: func(t *testing.T, got any) {
@@ -433,25 +433,25 @@ var scriptCalls = []scriptCall{
 			t.Fatalf("Erin's e-mail: %v", got)
 		}},
 	// 10: a deleted purpose is not found, with or without its sub-purposes.
-	{point: 10, method: "GET", path: "/governance/purpose/{purpose}?includeSubpurposes=true", status: 404},
-	{point: 10, method: "GET", path: "/governance/purpose/{purpose}", status: 404},
+	{about: "deleted purposes", method: "GET", path: "/governance/purpose/{purpose}?includeSubpurposes=true", status: 404},
+	{about: "deleted purposes", method: "GET", path: "/governance/purpose/{purpose}", status: 404},
 	// 11: a group of an identity manager, with its attributes.
-	{point: 11, method: "GET", path: "/bim/iam/bim/group/{group}", status: 200,
+	{about: "groups of an identity manager", method: "GET", path: "/bim/iam/bim/group/{group}", status: 200,
 		shape: map[string]any{"id": "number", "iamid": "string", "name": "string",
 			"bimAuthorizations": map[string]any{"Department": []any{"string"}}}},
-	{point: 11, method: "GET", path: "/bim/iam/bim/group/Analysts", status: 200, shape: map[string]any{"bimAuthorizations": "object"}},
-	{point: 11, method: "GET", path: "/bim/iam/bim/group/999999", status: 404},
+	{about: "groups of an identity manager", method: "GET", path: "/bim/iam/bim/group/Analysts", status: 200, shape: map[string]any{"bimAuthorizations": "object"}},
+	{about: "groups of an identity manager", method: "GET", path: "/bim/iam/bim/group/999999", status: 404},
 	// 12: the legacy PostgreSQL routes.
-	{point: 12, method: "POST", path: "/pg/handler", status: 200,
+	{about: "legacy PostgreSQL routes", method: "POST", path: "/pg/handler", status: 200,
 		body:  map[string]any{"handler": map[string]any{"metadata": pgMetadata("Marketing", "Loyalty Members")}, "dataSource": map[string]any{"name": "Loyalty"}},
 		shape: map[string]any{"id": "number", "dataSourceId": "number", "connectionString": "string", "dataSources": "array"}},
-	{point: 12, method: "GET", path: "/dataSource/name/Loyalty", status: 200, shape: dataSourceShape,
+	{about: "legacy PostgreSQL routes", method: "GET", path: "/dataSource/name/Loyalty", status: 200, shape: dataSourceShape,
 		check: func(t *testing.T, got any) {
 			if field(got, "blobHandler", "url") != fmt.Sprintf("/postgresql/handler/%v", field(got, "id")) || field(got, "status") != "passed" {
 				t.Fatalf("blobHandler: %v, status %v", field(got, "blobHandler"), field(got, "status"))
 			}
 		}},
-	{point: 12, method: "GET", path: "/postgresql/handler/{customers}", status: 200,
+	{about: "legacy PostgreSQL routes", method: "GET", path: "/postgresql/handler/{customers}", status: 200,
 		shape: map[string]any{"id": "number", "dataSourceId": "number", "type": "string", "connectionString": "string|null",
 			"metadata": map[string]any{"columns": []any{columnShape}, "hostname": "string", "database": "string"}},
 		check: func(t *testing.T, got any) {
@@ -459,30 +459,30 @@ var scriptCalls = []scriptCall{
 				t.Fatal("a handler object never shows the password")
 			}
 		}},
-	{point: 12, method: "GET", path: "/pg/database/{database}/table?hostname={host}&port={port}&username={user}&password={password}&schema=shop",
+	{about: "legacy PostgreSQL routes", method: "GET", path: "/pg/database/{database}/table?hostname={host}&port={port}&username={user}&password={password}&schema=shop",
 		status: 200, shape: []any{map[string]any{"tableName": "string", "schemaName": "string", "kind": "string"}},
 		check: func(t *testing.T, got any) {
 			if len(got.([]any)) != 4 {
 				t.Fatalf("shop has 3 tables and a view: %v", got)
 			}
 		}},
-	{point: 12, method: "POST", path: "/pg/handler/getColumnTypes", status: 200,
+	{about: "legacy PostgreSQL routes", method: "POST", path: "/pg/handler/getColumnTypes", status: 200,
 		body: map[string]any{"handler": map[string]any{"metadata": pgMetadata("shop", "products")}}, shape: []any{columnShape},
 		check: func(t *testing.T, got any) {
 			if len(got.([]any)) != 8 || field(got, 0, "name") != "product_id" || field(got, 0, "isPrimaryKey") != true {
 				t.Fatalf("columns: %v", got)
 			}
 		}},
-	{point: 12, method: "POST", path: "/postgresql/handler/getColumnTypes", status: 422,
+	{about: "legacy PostgreSQL routes", method: "POST", path: "/postgresql/handler/getColumnTypes", status: 422,
 		body: map[string]any{"handler": map[string]any{"metadata": pgMetadata("shop", "nope")}}},
-	{point: 12, method: "GET", path: "/jobs?connectionString={host}:{port}/{database}", status: 200,
+	{about: "legacy PostgreSQL routes", method: "GET", path: "/jobs?connectionString={host}:{port}/{database}", status: 200,
 		shape: map[string]any{"jobs": []any{jobShape}, "count": "number"}},
 	// 13: a wrong method is a 405 with Allow; static paths are not ids.
-	{point: 13, method: "PATCH", path: "/dataSource", status: 405, allow: "GET"},
-	{point: 13, method: "DELETE", path: "/policy/global", status: 405, allow: "GET, POST"},
-	{point: 13, method: "POST", path: "/dataSource/{customers}", status: 405, allow: "GET, PUT, DELETE"},
-	{point: 13, method: "GET", path: "/dataSource/blobHandlerTypes", status: 200, shape: []any{"string"}},
-	{point: 13, method: "GET", path: "/dataSource/notAnId", status: 404},
+	{about: "methods and static paths", method: "PATCH", path: "/dataSource", status: 405, allow: "GET"},
+	{about: "methods and static paths", method: "DELETE", path: "/policy/global", status: 405, allow: "GET, POST"},
+	{about: "methods and static paths", method: "POST", path: "/dataSource/{customers}", status: 405, allow: "GET, PUT, DELETE"},
+	{about: "methods and static paths", method: "GET", path: "/dataSource/blobHandlerTypes", status: 200, shape: []any{"string"}},
+	{about: "methods and static paths", method: "GET", path: "/dataSource/notAnId", status: 404},
 }
 
 // A page larger than the server's internal batches (1000 data sources
