@@ -48,6 +48,16 @@ type V1Circumstance struct {
 type V1Tag struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"displayName,omitempty"`
+	// HasLeafNodes says that the tag has tags below it.
+	HasLeafNodes bool `json:"hasLeafNodes"`
+}
+
+// TagTree says whether a tag has tags below it; the engine keeps no tag
+// hierarchy, so the caller who renders V1 objects supplies it.
+type TagTree func(name string) bool
+
+func (t TagTree) ref(name string) *V1Tag {
+	return &V1Tag{Name: name, DisplayName: displayName(name), HasLeafNodes: t != nil && t(name)}
 }
 
 // V1Regex is a column-name regular expression in V1 payloads.
@@ -79,8 +89,13 @@ var v2ToV1Subscription = map[SubscriptionType]string{
 
 func displayName(tag string) string { return strings.ReplaceAll(tag, ".", " . ") }
 
-// ToV1 renders p as a V1 global policy object (without stored metadata).
-func (p *Policy) ToV1() *V1Policy {
+// ToV1 renders p as a V1 global policy object (without stored metadata);
+// its tag references say no tag has children.
+func (p *Policy) ToV1() *V1Policy { return p.ToV1With(nil) }
+
+// ToV1With renders p as a V1 global policy object, with tree telling which
+// tags it names have children.
+func (p *Policy) ToV1With(tree TagTree) *V1Policy {
 	v := &V1Policy{PolicyKey: p.PolicyKey, Name: p.Name, Type: p.Type, Template: p.Template, Staged: p.Staged,
 		Certification: p.Certification, Metadata: nil}
 	if len(v.Certification) == 0 {
@@ -101,9 +116,9 @@ func (p *Policy) ToV1() *V1Policy {
 			vc := V1Circumstance{Operator: op, Type: c.Type, Server: c.Server}
 			switch c.Type {
 			case CircTags:
-				vc.Tag = &V1Tag{c.Tag, displayName(c.Tag)}
+				vc.Tag = tree.ref(c.Tag)
 			case CircColumnTags:
-				vc.ColumnTag = &V1Tag{c.Tag, displayName(c.Tag)}
+				vc.ColumnTag = tree.ref(c.Tag)
 			case CircColumnRegex:
 				vc.ColumnRegex = &V1Regex{c.Regex, c.CaseInsensitive}
 			}
@@ -119,7 +134,7 @@ func (p *Policy) ToV1() *V1Policy {
 	if p.Subscription != nil {
 		v.Actions = []any{v1Sub(p.Subscription)}
 	} else {
-		v.Actions = v1DataActions(p.Data)
+		v.Actions = v1DataActions(p.Data, tree)
 	}
 	return v
 }
@@ -216,7 +231,7 @@ type v1MaskingConfig struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
-func v1DataActions(acts []DataAction) []any {
+func v1DataActions(acts []DataAction, tree TagTree) []any {
 	out := []any{}
 	for _, a := range acts {
 		va := v1Action{}
@@ -225,7 +240,7 @@ func v1DataActions(acts []DataAction) []any {
 			va.Description = &d
 		}
 		for _, r := range a.Rules {
-			actionType, vr := v1RuleOf(r)
+			actionType, vr := v1RuleOf(r, tree)
 			if va.Type == "" {
 				va.Type = actionType
 			}
@@ -236,7 +251,7 @@ func v1DataActions(acts []DataAction) []any {
 	return out
 }
 
-func v1RuleOf(r Rule) (string, v1Rule) {
+func v1RuleOf(r Rule, tree TagTree) (string, v1Rule) {
 	vr := v1Rule{Exceptions: v1Cond(r.Exceptions), Inclusions: v1Cond(r.Inclusions)}
 	switch r.Type {
 	case RuleMasking:
@@ -245,7 +260,7 @@ func v1RuleOf(r Rule) (string, v1Rule) {
 		for i, f := range m.Fields {
 			switch f.Type {
 			case FieldColumnTags:
-				fields[i] = V1Tag{f.ColumnTag, displayName(f.ColumnTag)}
+				fields[i] = tree.ref(f.ColumnTag)
 			case FieldColumn:
 				fields[i] = f.Column
 			default:
@@ -539,3 +554,7 @@ func (r *reader) ruleV1(o obj, actionType string, local bool) Rule {
 	}
 	return rule
 }
+
+// V1SubscriptionType is the V1 name of a subscription type: automatic,
+// approval, policy or manual.
+func V1SubscriptionType(t SubscriptionType) string { return v2ToV1Subscription[t] }

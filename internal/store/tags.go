@@ -265,3 +265,20 @@ func prefixed(prefix, columns string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// TagsWithChildren returns which of names have a live tag below them.
+func (q *Queries) TagsWithChildren(ctx context.Context, names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		var found bool
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2)`,
+			TextLen(n)+1, n+".").Scan(&found)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out[n] = true
+		}
+	}
+	return out, nil
+}
