@@ -29,8 +29,8 @@ var secretNames = []string{SecretHashSalt, SecretReversibleKey, SecretFPMKey, Se
 
 // Row-level security policy names custos puts on governed tables.
 const (
-	PolicyRowFilter  = "custos_row_filter"  // restrictive: the plan's row rules, for the system role
-	PolicyViewAccess = "custos_view_access" // permissive: lets the system role read through
+	PolicyRowFilter  = "custos_row_filter"  // restrictive: the plan's row rules, for the system role and writers
+	PolicyViewAccess = "custos_view_access" // permissive: lets the system role read and writers write
 	PolicyOthers     = "custos_others"      // permissive for everyone, only when custos enabled RLS itself
 )
 
