@@ -31,11 +31,14 @@ type PolicyView struct {
 	CreatedByName       string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	// parents are the tags the policy names that have tags below them.
+	parents map[string]bool
 }
 
 // V1 renders the policy as a V1 global policy object.
 func (v *PolicyView) V1() *policy.V1Policy {
 	o := v.Policy.ToV1()
+	o.SetLeafNodes(func(tag string) bool { return v.parents[tag] })
 	o.ID, o.SystemGenerated, o.Deleted, o.ClonedFrom = v.ID, v.SystemGenerated, v.Deleted, v.ClonedFrom
 	if v.CreatedBy != nil {
 		o.CreatedBy = *v.CreatedBy
@@ -61,6 +64,7 @@ func (s *Service) views(ctx context.Context, q *store.Queries, sps []*storedPoli
 		return nil, err
 	}
 	out := make([]*PolicyView, 0, len(sps))
+	parents := map[string]bool{}
 	for _, sp := range sps {
 		p, err := decodeStored(sp)
 		if err != nil {
@@ -71,6 +75,15 @@ func (s *Service) views(ctx context.Context, q *store.Queries, sps []*storedPoli
 			UpdatedAt: sp.UpdatedAt}
 		if sp.CreatedBy != nil {
 			v.CreatedByName = names[*sp.CreatedBy]
+		}
+		v.parents = map[string]bool{}
+		for _, t := range p.ToV1().Tags() {
+			if _, seen := parents[t]; !seen {
+				if parents[t], err = q.HasTagChildren(ctx, t); err != nil {
+					return nil, err
+				}
+			}
+			v.parents[t] = parents[t]
 		}
 		out = append(out, v)
 	}

@@ -116,6 +116,14 @@ func (q *Queries) TagDescendants(ctx context.Context, name string) ([]*Tag, erro
 		ORDER BY name`, TextLen(name)+1, name+"."))
 }
 
+// HasTagChildren reports whether live tags exist below name in the hierarchy.
+func (q *Queries) HasTagChildren(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2`,
+		TextLen(name)+1, name+".").Scan(&n)
+	return n > 0, err
+}
+
 // DeletedTagsAt returns the deleted tags named name or below it.
 func (q *Queries) DeletedTagsAt(ctx context.Context, name string) ([]*Tag, error) {
 	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = TRUE AND (name = $1
