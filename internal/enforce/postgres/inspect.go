@@ -223,8 +223,8 @@ func policies(ctx context.Context, q querier, tables []uint32) (map[uint32]map[s
 		       pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '')),
 		       pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), ''))
 		FROM pg_catalog.pg_policy p
-		WHERE p.polrelid = ANY ($1::oid[]) AND p.polname = ANY ($2::text[])`,
-		tables, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers})
+		WHERE p.polrelid = ANY ($1::oid[]) AND (p.polname = ANY ($2::text[]) OR pg_catalog.starts_with(p.polname, $3))`,
+		tables, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers}, pgsql.PolicyWriterPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("read row security policies: %w", err)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -400,7 +401,7 @@ func (rc *run) source(s Source) *SourceReport {
 		return fail("cannot render the policies: %v", err)
 	}
 	rep.Warnings = append(rep.Warnings, r.Warnings...)
-	writers, clear, warn := rc.writersOf(s, tbl, src, r)
+	writers, clear, filters, warn := rc.writersOf(s, tbl, src, r)
 	rep.Warnings = append(rep.Warnings, warn...)
 	rc.writing[s.DataSourceID] = writers
 
@@ -411,7 +412,7 @@ func (rc *run) source(s Source) *SourceReport {
 	var grantsAdded, grantsRemoved []grantKey
 	err = rc.tx(func(tx pgx.Tx) error {
 		changes, drift, newState, newTable, newChildren, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil, nil
-		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, writers: writers, clear: clear,
+		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, writers: writers, clear: clear, filters: filters,
 			change: func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) },
 			drift:  func(f string, a ...any) { drift = append(drift, fmt.Sprintf(f, a...)) }}
 		if err := w.run(); err != nil {
@@ -446,29 +447,42 @@ func (rc *run) source(s Source) *SourceReport {
 }
 
 // writersOf decides who may write the relation and, for each of them, the
-// columns they read in clear: those of the view that no mask applies to for
-// them (a mask that applies to some rows only counts as applying). Writes
-// are bound by the same row rules as reads through row-level security,
+// columns they read in clear (those of the view that no mask applies to for
+// them; a mask that applies to some rows only counts as applying) and the
+// filter of their rows (pgsql.WriterFilter). Both come from the engine's
+// decision for the user, evaluated with the entitlements custos writes into
+// the database. Writes are bound by row rules through row-level security,
 // which only tables carry: a view, foreign table or materialized view with
 // row rules is not written to by anybody.
-func (rc *run) writersOf(s Source, tbl *relation, src pgsql.Source, r *pgsql.Rendered) ([]string, map[string][]string, []string) {
+func (rc *run) writersOf(s Source, tbl *relation, src pgsql.Source, r *pgsql.Rendered) ([]string, map[string][]string, map[string]string, []string) {
 	if len(s.Writers) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	name := qualified(s.Schema, s.Table)
 	switch {
 	case tbl.Kind == "m":
-		return nil, nil, []string{fmt.Sprintf("%s is a materialized view, which cannot be written: its writers only read", name)}
+		return nil, nil, nil, []string{fmt.Sprintf("%s is a materialized view, which cannot be written: its writers only read", name)}
 	case (r.RowFilter != "" || r.Barrier) && tbl.Kind != "r" && tbl.Kind != "p":
-		return nil, nil, []string{fmt.Sprintf("row rules apply to %s, and PostgreSQL binds writes to row rules on tables only: its writers only read", name)}
+		return nil, nil, nil, []string{fmt.Sprintf("row rules apply to %s, and PostgreSQL binds writes to row rules on tables only: its writers only read", name)}
 	}
-	clear := map[string][]string{}
+	plan := s.Plan
+	if plan == nil {
+		plan = &policy.Plan{}
+	}
+	clear, filters := map[string][]string{}, map[string]string{}
+	var writers, warnings []string
 	for _, role := range s.Writers {
+		d := policy.Evaluate(plan, policy.NewEntitlements(rc.userOf(role)))
+		f, err := pgsql.WriterFilter(rc.sys, src, d.Rows)
+		if err != nil {
+			// What cannot be rendered cannot bind the writer's rows: they
+			// only read (through the view, which the same failure closes).
+			warnings = append(warnings, fmt.Sprintf("the rows of writer %q cannot be rendered (%v): they only read %s", role, err, name))
+			continue
+		}
 		masked := map[string]bool{}
-		if s.Plan != nil {
-			for _, c := range policy.Evaluate(s.Plan, policy.NewEntitlements(rc.userOf(role))).Columns {
-				masked[c.Column] = true
-			}
+		for _, c := range d.Columns {
+			masked[c.Column] = true
 		}
 		list := []string{}
 		for _, c := range src.Columns {
@@ -477,9 +491,9 @@ func (rc *run) writersOf(s Source, tbl *relation, src pgsql.Source, r *pgsql.Ren
 			}
 		}
 		sort.Strings(list)
-		clear[role] = list
+		writers, clear[role], filters[role] = append(writers, role), list, f
 	}
-	return s.Writers, clear, nil
+	return writers, clear, filters, warnings
 }
 
 // userOf is what the policy engine evaluates the user behind a role with:
@@ -690,6 +704,7 @@ type srcTx struct {
 	// columns each of them reads in clear.
 	writers    []string
 	clear      map[string][]string
+	filters    map[string]string   // each writer's row filter; "" when no row rule applies to them
 	colRecords map[string]grantKey // custos's column privileges, by grantee and privilege
 
 	children       []*tableState // partitions and child tables custos started governing
@@ -972,22 +987,17 @@ func (w *srcTx) saveView(v *viewState) error {
 var md5True = md5hex("true")
 
 // rowSecurity keeps the table's row-level security equal to the plan's row
-// rules: a restrictive policy for the system role (the views' owner) and the
-// writers, for every command, so that the rows a user reads through the view
-// are the rows they may read, change, delete or produce in the table; a
-// permissive one letting those roles at the rows (kept without row rules
-// when the table's owner turned row security on); and, when custos had to
-// enable row security, a permissive one keeping every other role's access
-// unchanged.
+// rules: a restrictive policy for the system role (the views' owner), a
+// permissive one letting it read (kept without row rules when the table's
+// owner turned row security on, and then letting writers at the rows too),
+// and, when custos had to enable row security, a permissive one keeping
+// every other role's access unchanged; and, for each writer some row rule
+// applies to, a restrictive policy of their own (writerPolicies).
 func (w *srcTx) rowSecurity() error {
 	rc := w.rc
 	tbl := qualified(w.s.Schema, w.s.Table)
 	pols := rc.pols[w.tbl.OID]
-	roles := append([]string{rc.sys.Role}, w.writers...)
-	to := make([]string, len(roles))
-	for i, r := range roles {
-		to[i] = quoteOr(r)
-	}
+	role := quoteOr(rc.sys.Role)
 	want := w.r.RowFilter != ""
 	drop := func(name string) error {
 		if pols[name] == nil {
@@ -1000,16 +1010,29 @@ func (w *srcTx) rowSecurity() error {
 		w.change("dropped policy %s on %s", name, tbl)
 		return nil
 	}
-	viewAccess := policySpec{name: pgsql.PolicyViewAccess, roles: roles,
+	// Under the owner's row security nobody but the roles its policies name
+	// reaches a row: custos lets its own role and the writers at them.
+	ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
+	access := []string{rc.sys.Role}
+	if ownersRLS {
+		access = append(access, w.writers...)
+	}
+	to := make([]string, len(access))
+	for i, r := range access {
+		to[i] = quoteOr(r)
+	}
+	viewAccess := policySpec{name: pgsql.PolicyViewAccess, roles: access,
 		stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO " + strings.Join(to, ", ") +
 			" USING (true) WITH CHECK (true)",
 		ok: func(p *rlsPolicy) bool {
 			return p.Permissive && p.Command == "*" && p.Using == md5True && p.Check == md5True
 		}}
 	if !want {
+		if err := w.writerPolicies(tbl, pols, false); err != nil {
+			return err
+		}
 		// Row security that the table's owner turned on applies to custos's
 		// role too: without a policy letting it read, the view shows nothing.
-		ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
 		for _, n := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
 			if n == pgsql.PolicyViewAccess && ownersRLS {
 				continue
@@ -1079,13 +1102,130 @@ func (w *srcTx) rowSecurity() error {
 			}})
 	}
 	filterUpToDate := w.prev != nil && w.prev.FilterDef != nil && w.prev.Rendered == w.r.Fingerprint
-	specs = append(specs, policySpec{name: pgsql.PolicyRowFilter, roles: roles,
-		stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR ALL TO " + strings.Join(to, ", ") +
-			" USING (" + w.r.RowFilter + ") WITH CHECK (" + w.r.RowFilter + ")",
+	specs = append(specs, policySpec{name: pgsql.PolicyRowFilter, roles: []string{rc.sys.Role},
+		stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
 		ok: func(p *rlsPolicy) bool {
-			return filterUpToDate && !p.Permissive && p.Command == "*" && p.Using == *w.prev.FilterDef && p.Check == p.Using
+			return filterUpToDate && !p.Permissive && p.Command == "r" && p.Using == *w.prev.FilterDef
 		}})
-	return w.policies(tbl, pols, specs, filterUpToDate)
+	if err := w.policies(tbl, pols, specs, filterUpToDate); err != nil {
+		return err
+	}
+	return w.writerPolicies(tbl, pols, true)
+}
+
+// writerPolicyName names the row security policy of one writer: after the
+// role, so that PostgreSQL's errors say whose rows a write fell outside of.
+func writerPolicyName(role string) string {
+	name := pgsql.PolicyWriterPrefix + role
+	if len(name) > pgsql.MaxIdentLen {
+		h := sha256.Sum256([]byte(role))
+		name = pgsql.PolicyWriterPrefix + hex.EncodeToString(h[:8])
+	}
+	return name
+}
+
+// writerPolicies keeps one restrictive policy FOR ALL commands per writer a
+// row rule applies to, TO that writer, with their filter (pgsql.WriterFilter)
+// as USING and WITH CHECK: what they read, update, delete, insert or
+// produce in the table are the rows the view shows them. Policies of
+// writers who are gone are dropped. custos records each policy with the
+// fingerprint of what it rendered and of the expression as the server
+// printed it (kind "policy" in its grants), to tell a change of the
+// writer's rows from a change by hand.
+func (w *srcTx) writerPolicies(tbl string, pols map[string]*rlsPolicy, rules bool) error {
+	rc := w.rc
+	wanted := map[string]string{} // policy name -> role
+	if rules {
+		for _, r := range w.writers {
+			if w.filters[r] != "" {
+				wanted[writerPolicyName(r)] = r
+			}
+		}
+	}
+	recs := map[string]grantKey{}
+	for k := range rc.st.grants {
+		if k.Kind == "policy" && k.OID == w.tbl.OID {
+			recs[k.Grantee] = k
+		}
+	}
+	var names []string
+	for n := range pols {
+		if strings.HasPrefix(n, pgsql.PolicyWriterPrefix) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, ok := wanted[n]; ok {
+			continue
+		}
+		if err := w.exec("DROP POLICY " + quoteOr(n) + " ON " + tbl); err != nil {
+			return err
+		}
+		delete(pols, n)
+		w.change("dropped policy %s on %s", n, tbl)
+	}
+	var roles []string
+	for r := range recs {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		if _, ok := wanted[writerPolicyName(r)]; !ok {
+			if err := w.forget(recs[r]); err != nil {
+				return err
+			}
+		}
+	}
+	names = names[:0]
+	for n := range wanted {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		role := wanted[n]
+		f := w.filters[role]
+		rendered := md5hex(f)
+		rec, recorded := recs[role]
+		recRendered, recDef, _ := strings.Cut(rec.Privilege, ":")
+		p := pols[n]
+		same := recorded && recRendered == rendered
+		if p != nil && same && !p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == role &&
+			p.Using == recDef && p.Check == recDef {
+			continue
+		}
+		switch {
+		case p != nil && same:
+			w.drift("policy %s on %s was changed by hand", n, tbl)
+		case p == nil && same:
+			w.drift("policy %s on %s was dropped by hand", n, tbl)
+		}
+		if p != nil {
+			if err := w.exec("DROP POLICY " + quoteOr(n) + " ON " + tbl); err != nil {
+				return err
+			}
+		}
+		if err := w.exec("CREATE POLICY " + quoteOr(n) + " ON " + tbl + " AS RESTRICTIVE FOR ALL TO " + quoteOr(role) +
+			" USING (" + f + ") WITH CHECK (" + f + ")"); err != nil {
+			return err
+		}
+		w.change("created policy %s on %s", n, tbl)
+		var def string
+		if err := w.tx.QueryRow(rc.ctx, `SELECT pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(polqual, polrelid), ''))
+			FROM pg_catalog.pg_policy WHERE polrelid = $1 AND polname = $2`, w.tbl.OID, n).Scan(&def); err != nil {
+			return err
+		}
+		next := grantKey{"policy", w.tbl.OID, role, rendered + ":" + def}
+		if recorded && rec != next {
+			if err := w.forget(rec); err != nil {
+				return err
+			}
+		}
+		if err := w.remember(next); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // policySpec is one of custos's row security policies as it must be.
@@ -1118,9 +1258,9 @@ func (w *srcTx) policies(tbl string, pols map[string]*rlsPolicy, specs []policyS
 			continue
 		}
 		if p != nil {
-			// Policies of an earlier custos bound reads only (FOR SELECT):
-			// replacing them is an upgrade, not a repair.
-			if (sp.name != pgsql.PolicyRowFilter || filterUpToDate) && p.Command != "r" {
+			// custos_view_access was FOR SELECT before writers used it:
+			// replacing it is an upgrade, not a repair.
+			if (sp.name != pgsql.PolicyRowFilter || filterUpToDate) && !(sp.name == pgsql.PolicyViewAccess && p.Command == "r") {
 				w.drift("policy %s on %s was changed by hand", sp.name, tbl)
 			}
 			if err := w.exec("DROP POLICY " + quoteOr(sp.name) + " ON " + tbl); err != nil {

@@ -267,17 +267,21 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 	err := tx.QueryRow(ctx, `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relrowsecurity
 		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, ts.OID).Scan(&name, &rls)
 	if err == nil {
-		for _, p := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
-			tag, err := tx.Exec(ctx, `SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1 AND polname = $2`, ts.OID, p)
-			if err != nil {
+		rows, err := tx.Query(ctx, `SELECT polname::text FROM pg_catalog.pg_policy WHERE polrelid = $1
+			AND (polname = ANY ($2::text[]) OR pg_catalog.starts_with(polname, $3)) ORDER BY 1`,
+			ts.OID, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers}, pgsql.PolicyWriterPrefix)
+		if err != nil {
+			return err
+		}
+		pols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, p := range pols {
+			if err := ddl("DROP POLICY " + quoteOr(p) + " ON " + name); err != nil {
 				return err
 			}
-			if tag.RowsAffected() > 0 {
-				if err := ddl("DROP POLICY " + quoteOr(p) + " ON " + name); err != nil {
-					return err
-				}
-				change("dropped policy %s on %s", p, name)
-			}
+			change("dropped policy %s on %s", p, name)
 		}
 		if ts.RLSEnabled && rls {
 			if err := ddl("ALTER TABLE " + name + " DISABLE ROW LEVEL SECURITY"); err != nil {
@@ -351,11 +355,11 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	if err := exec(ctx, tx, `DELETE FROM `+sys.Table("grants")+` WHERE kind IN ('table', 'column') AND object_oid = $1`, ts.OID); err != nil {
+	if err := exec(ctx, tx, `DELETE FROM `+sys.Table("grants")+` WHERE kind IN ('table', 'column', 'policy') AND object_oid = $1`, ts.OID); err != nil {
 		return err
 	}
 	for g := range grants {
-		if (g.Kind == "table" || g.Kind == "column") && g.OID == ts.OID {
+		if (g.Kind == "table" || g.Kind == "column" || g.Kind == "policy") && g.OID == ts.OID {
 			delete(grants, g)
 		}
 	}

@@ -119,8 +119,9 @@ func (e *env) expect(t *testing.T, role, who, sql string, want outcome) {
 const (
 	tableDenied  = "permission denied for table accounts"
 	viewDenied   = "permission denied for view accounts"
-	rowRefused   = `new row violates row-level security policy "custos_row_filter" for table "accounts"`
-	usingRefused = `new row violates row-level security policy "custos_row_filter" (USING expression) for table "accounts"`
+	// Each writer's rows are bound by a policy named after them.
+	rowRefused   = `new row violates row-level security policy "custos_writer_`
+	usingRefused = `(USING expression) for table "accounts"`
 )
 
 // Every statement of ordinary write access, as each kind of user: what it
@@ -195,6 +196,10 @@ func TestWriteAccess(t *testing.T) {
 		e.expect(t, e.clearWriter, "writer who reads SSNs", s.sql, s.clearWriter)
 		e.expect(t, e.reader, "reader", s.sql, s.reader)
 		e.expect(t, e.outsider, "outsider", s.sql, s.outsider)
+	}
+	if _, err := e.try(e.writer, `INSERT INTO app.accounts (full_name, country) VALUES ('Fay', 'France')`); err == nil ||
+		!strings.Contains(err.Error(), `new row violates row-level security policy "custos_writer_`+e.writer+`" for table "accounts"`) {
+		t.Errorf("the refusal does not name the writer's policy: %v", err)
 	}
 	// The count over the hidden country is 0, not 1.
 	if n := e.one(e.writer, `SELECT count(*) FROM app.accounts WHERE country = 'France'`); n != "0" {
@@ -380,7 +385,9 @@ func TestWritePrivilegesDriftIsRepaired(t *testing.T) {
 		{`GRANT SELECT, UPDATE ON SEQUENCE app.accounts_id_seq TO ` + e.writer, "on sequence"},
 		{`GRANT INSERT (full_name) ON app.accounts TO ` + e.reader, "INSERT on columns of"},
 		{`GRANT USAGE ON SEQUENCE app.accounts_id_seq TO ` + e.reader, "USAGE on sequence"},
-		{`ALTER POLICY custos_row_filter ON app.accounts TO ` + e.sys.Role, ""},
+		{`ALTER POLICY custos_writer_` + e.writer + ` ON app.accounts USING (true)`, "changed by hand"},
+		{`ALTER POLICY custos_writer_` + e.writer + ` ON app.accounts TO ` + e.reader, "changed by hand"},
+		{`DROP POLICY custos_writer_` + e.writer + ` ON app.accounts`, "dropped by hand"},
 		{`DROP POLICY custos_row_filter ON app.accounts`, "dropped by hand"},
 		{`DROP POLICY custos_view_access ON app.accounts`, ""},
 	} {
