@@ -457,3 +457,20 @@ func TestWritesThroughARegisteredView(t *testing.T) {
 	e.expect(t, e.writer, "writer", `UPDATE app.account_names SET full_name = 'x' WHERE id = 3`, ok(1))
 	e.expect(t, e.writer, "writer", `UPDATE app.account_names SET ssn = 'x' WHERE id = 3`, fails("permission denied for view account_names"))
 }
+
+// A writer limited by an equalized project touches only the rows both
+// their own and their limited entitlements keep, as they read them.
+func TestEqualizedWriterWritesWhatTheyRead(t *testing.T) {
+	e := newWriteEnv(t)
+	limited := e.user("limited", policy.User{Attributes: map[string][]string{"Country": {"United States", "Mexico"}},
+		Own: &policy.Own{Attributes: map[string][]string{"Country": {"Mexico", "France"}}}})
+	e.grant(1, []string{e.reader}, []string{e.writer, limited})
+	e.sync()
+	if got := e.one(limited, `SELECT string_agg(id::text, ',' ORDER BY id) FROM app_governed.accounts`); got != "2" {
+		t.Fatalf("the limited writer reads %s", got)
+	}
+	e.expect(t, limited, "limited writer", `UPDATE app.accounts SET points = 1`, ok(1))
+	e.expect(t, limited, "limited writer", `INSERT INTO app.accounts (full_name, country) VALUES ('x', 'United States')`, fails(rowRefused))
+	e.expect(t, limited, "limited writer", `INSERT INTO app.accounts (full_name, country) VALUES ('x', 'France')`, fails(rowRefused))
+	e.expect(t, limited, "limited writer", `INSERT INTO app.accounts (full_name, country) VALUES ('x', 'Mexico')`, ok(1))
+}
