@@ -117,8 +117,8 @@ func (e *env) expect(t *testing.T, role, who, sql string, want outcome) {
 }
 
 const (
-	tableDenied  = "permission denied for table accounts"
-	viewDenied   = "permission denied for view accounts"
+	tableDenied = "permission denied for table accounts"
+	viewDenied  = "permission denied for view accounts"
 	// Each writer's rows are bound by a policy named after them.
 	rowRefused   = `new row violates row-level security policy "custos_writer_`
 	usingRefused = `(USING expression) for table "accounts"`
