@@ -28,7 +28,7 @@ func (s *Server) bimRoutes() {
 	})
 
 	s.Handle(Op{Method: "POST", Path: "/bim/iam/{iamid}/user/authenticate", Summary: "Log in with a user name and password",
-		Tag: tag, Public: true, NoAudit: true, Body: loginBody{}, Response: tokenJSON{}}, func(r *Request) (any, error) {
+		Tag: tag, Public: true, NoAudit: true, Throttled: true, Body: loginBody{}, Response: tokenJSON{}}, func(r *Request) (any, error) {
 		var b loginBody
 		if err := r.Decode(&b); err != nil {
 			return nil, err
@@ -220,7 +220,7 @@ func (s *Server) bimRoutes() {
 		Tag: tag, Body: profileBody{}, Response: profileJSON{}}, updateProfile)
 
 	s.Handle(Op{Method: "PUT", Path: "/bim/iam/{iamid}/user/{userid}/password", Summary: "Change a user's password",
-		Tag: tag, Body: passwordBody{}, Response: map[string]bool{}}, func(r *Request) (any, error) {
+		Tag: tag, Throttled: true, Body: passwordBody{}, Response: map[string]bool{}}, func(r *Request) (any, error) {
 		var b passwordBody
 		if err := r.Decode(&b); err != nil {
 			return nil, err

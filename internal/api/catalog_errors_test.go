@@ -74,7 +74,7 @@ func TestV2BadInputChangesNothing(t *testing.T) {
 				422, "connection.username", "required"},
 			{"missing connection key", map[string]any{"connection": remote.conn}, 422, "connectionKey", "required"},
 			{"unreachable database", map[string]any{"connectionKey": "x", "connection": remote.with("port", closedPort(t))},
-				422, "connection.port", "nothing accepts connections"},
+				422, "connection.hostname", "no PostgreSQL server answers"},
 			{"wrong password", map[string]any{"connectionKey": "x", "connection": remote.with("password", "wrong")},
 				422, "connection.password", "password authentication failed"},
 			{"missing database", map[string]any{"connectionKey": "x", "connection": remote.with("database", "nope")},

@@ -258,6 +258,11 @@ func (s *Server) responses(b *schemaBuilder, op *Op) map[string]any {
 		out["401"] = map[string]any{"description": "missing, invalid or expired credentials", "content": errRef}
 		out["403"] = map[string]any{"description": "the caller lacks a required permission", "content": errRef}
 	}
+	if op.Throttled {
+		out["429"] = map[string]any{"description": "too many failed attempts; wait the seconds the Retry-After header gives",
+			"headers": map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}},
+			"content": errRef}
+	}
 	if op.Body != nil {
 		out["413"] = map[string]any{"description": "request body too large", "content": errRef}
 		out["422"] = map[string]any{"description": "validation failed; validation[] names each field", "content": errRef}

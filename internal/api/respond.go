@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/errs"
@@ -74,6 +76,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Kind == errs.Unavailable && e.Err != nil {
 		s.opts.Logger.Warn("dependency unavailable", "requestId", reqID, "error", e.Err)
+	}
+	if e.Kind == errs.TooMany && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.RetryAfter.Seconds())), 10))
 	}
 	if e.Kind == errs.Forbidden {
 		_ = audit.Write(r.Context(), &s.DB.Queries, audit.Event{Type: "permissionDenied", Action: r.Method + " " + r.URL.Path,

@@ -8,8 +8,8 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +79,9 @@ type Op struct {
 	// NoAudit marks a change-shaped request (POST) that changes nothing,
 	// such as a search or a token exchange audited on its own terms.
 	NoAudit bool
+	// Throttled marks a route that answers 429 with Retry-After when the
+	// caller's attempts are spent (password logins).
+	Throttled bool
 }
 
 // Handler serves one route; it returns the value to encode or an error.
@@ -140,8 +143,7 @@ func (s *Server) serve(w http.ResponseWriter, hr *http.Request, op *Op, h Handle
 		p, err := s.Identity.Authenticate(hr.Context(), hr.Header.Get("Authorization"))
 		if err != nil {
 			if errs.Is(err, errs.Unauthorized) {
-				_ = audit.Write(hr.Context(), &s.DB.Queries, audit.Event{Type: "authenticate", Action: "request",
-					FailureReason: err.Error(), Actor: &auth.Principal{}})
+				err = s.Identity.RequestFailed(hr.Context(), err)
 			}
 			s.writeError(w, hr, err)
 			return
@@ -198,8 +200,11 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 	})
 }
 
+// clientAddr is the address the request came from, without its port (IPv6
+// included), so that one client is one address to the audit trail and to the
+// login limits.
 func clientAddr(r *http.Request) string {
-	if host, _, ok := strings.Cut(r.RemoteAddr, ":"); ok && !strings.Contains(r.RemoteAddr, "[") {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		return host
 	}
 	return r.RemoteAddr

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/custosdata/custos/internal/cli/admin"
 	"github.com/custosdata/custos/internal/cli/apicmd"
 	"github.com/custosdata/custos/internal/cli/auditcmd"
 	"github.com/custosdata/custos/internal/cli/clone"
@@ -56,7 +57,8 @@ func NewRootWith(f *cmdutil.Factory) *cobra.Command {
 	pf.StringVarP(&f.Profile, "profile", "p", "default", "the profile of the config file: which server and API key to use")
 	root.AddCommand(newServeCmd(io), newVersionCmd(io),
 		configure.New(f), completion.New(f), apicmd.New(f), clone.New(f),
-		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f), demo.New(f))
+		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f), demo.New(f),
+		admin.New(f))
 	return root
 }
 

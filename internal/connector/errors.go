@@ -8,15 +8,19 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/custosdata/custos/internal/errs"
 )
 
 // connectError turns a failure to reach or log in to PostgreSQL into an
-// error naming the connection field to fix.
+// error naming the connection field to fix. Whatever does not show that a
+// PostgreSQL server answered gets one answer (noServer), so that registering
+// connections cannot tell a closed port from an open one of another service:
+// the API is no port scanner.
 func connectError(err error, c Connection) error {
 	if err == nil {
 		return nil
@@ -25,11 +29,7 @@ func connectError(err error, c Connection) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	port := c.Port
-	if port == 0 {
-		port = DefaultPort(c.Handler)
-	}
-	addr := net.JoinHostPort(c.Hostname, strconv.Itoa(port))
+	addr := c.address()
 	field := func(name, code, format string, args ...any) error {
 		fe := errs.Field("connection."+name, code, format, args...)
 		fe.Err = err
@@ -50,25 +50,75 @@ func connectError(err error, c Connection) error {
 		return errs.Unavailablef(err, "PostgreSQL at %s refused the connection: %s", addr, pgErr.Message)
 	}
 	var dnsErr *net.DNSError
-	var tlsErr tls.RecordHeaderError
-	var certErr *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &dnsErr):
 		return field("hostname", errs.CodeInvalid, "host %q cannot be resolved", c.Hostname)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return field("port", errs.CodeInvalid, "nothing accepts connections at %s; check connection.hostname and connection.port", addr)
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return field("hostname", errs.CodeInvalid, "host %q is unreachable", c.Hostname)
-	case isTimeout(err):
-		return field("hostname", errs.CodeInvalid, "connecting to %s timed out; check connection.hostname, connection.port and the firewall", addr)
-	case strings.Contains(err.Error(), "server refused TLS connection"):
-		return field("ssl", errs.CodeInvalid, "the server at %s does not accept SSL connections; set connection.ssl to false", addr)
-	case errors.As(err, &tlsErr), errors.As(err, &certErr):
-		return field("ssl", errs.CodeInvalid, "SSL handshake with %s failed", addr)
 	case errors.Is(err, context.Canceled):
 		return err
+	case refusedTLS(err):
+		// PostgreSQL without SSL refuses it so; OpenPostgres makes sure
+		// that it was PostgreSQL before it says so.
+		return field("ssl", errs.CodeInvalid, "the server at %s does not accept SSL connections; set connection.ssl to false", addr)
+	case failedTLS(err):
+		return field("ssl", errs.CodeInvalid, "SSL handshake with %s failed", addr)
 	}
-	return errs.Unavailablef(err, "cannot connect to PostgreSQL at %s", addr)
+	// Refused, unreachable, timed out, or an answer that is not
+	// PostgreSQL's: all the same to the caller.
+	return noServer(err, c)
+}
+
+// noServer is the one answer for every address where no PostgreSQL server
+// could be reached.
+func noServer(cause error, c Connection) error {
+	fe := errs.Field("connection.hostname", errs.CodeInvalid,
+		"no PostgreSQL server answers at %s; check connection.hostname, connection.port and the firewall", c.address())
+	fe.Err = cause
+	return fe
+}
+
+// refusedTLS reports that the server answered the request for SSL with
+// anything but yes: PostgreSQL without SSL does, and so does any other
+// service that sends a byte first.
+func refusedTLS(err error) bool {
+	return strings.Contains(err.Error(), "server refused TLS connection")
+}
+
+// failedTLS reports that the server agreed to SSL and then did not speak it.
+func failedTLS(err error) bool {
+	var tlsErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	return errors.As(err, &tlsErr) || errors.As(err, &certErr)
+}
+
+// blamesSSL reports whether err is connectError's answer about SSL.
+func blamesSSL(err error) bool {
+	var e *errs.Error
+	return errors.As(err, &e) && len(e.Fields) == 1 && e.Fields[0].Field == "connection.ssl"
+}
+
+// SpeaksPostgres reports whether a PostgreSQL server answers at addr. It
+// sends a startup message naming no user, which PostgreSQL refuses with an
+// error before asking for any credential, and reads the answer; nothing of
+// the connection's own credentials is sent.
+func SpeaksPostgres(ctx context.Context, addr string, timeout time.Duration) bool {
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{}})
+	if err := fe.Flush(); err != nil {
+		return false
+	}
+	msg, err := fe.Receive()
+	if err != nil {
+		return false
+	}
+	_, ok := msg.(*pgproto3.ErrorResponse)
+	return ok
 }
 
 func isTimeout(err error) bool {
@@ -141,4 +191,13 @@ func (p *Postgres) fail(err error, who blame, field string) error {
 		return err
 	}
 	return fmt.Errorf("postgres %s: %w", p.conn.ConnectionString(), err)
+}
+
+// address is the connection's host:port, the technology's port by default.
+func (c Connection) address() string {
+	port := c.Port
+	if port == 0 {
+		port = DefaultPort(c.Handler)
+	}
+	return net.JoinHostPort(c.Hostname, strconv.Itoa(port))
 }

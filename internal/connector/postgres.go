@@ -41,6 +41,11 @@ func OpenPostgres(ctx context.Context, c Connection, opts Options) (*Postgres, e
 	p := &Postgres{pool: pool, conn: c, opts: opts}
 	if err := p.Ping(ctx); err != nil {
 		pool.Close()
+		// Any service that answers first refuses SSL, or fails its
+		// handshake, as PostgreSQL could: say so only of PostgreSQL.
+		if blamesSSL(err) && !SpeaksPostgres(ctx, c.address(), opts.ConnectTimeout) {
+			return nil, noServer(err, c)
+		}
 		return nil, err
 	}
 	return p, nil

@@ -99,7 +99,7 @@ func TestConnectErrorsNameTheFieldToFix(t *testing.T) {
 		{"unknown user", func(c *Connection) { c.Username = "nobody_here" }, "connection.password", "password authentication failed"},
 		{"database missing", func(c *Connection) { c.Database = "no_such_db" }, "connection.database", `database "no_such_db" does not exist`},
 		{"host unknown", func(c *Connection) { c.Hostname = "no-such-host.invalid" }, "connection.hostname", "cannot be resolved"},
-		{"nothing listening", func(c *Connection) { c.Port = freePort }, "connection.port", "nothing accepts connections"},
+		{"nothing listening", func(c *Connection) { c.Port = freePort }, "connection.hostname", "no PostgreSQL server answers"},
 		{"ssl refused", func(c *Connection) { c.SSL = true }, "connection.ssl", "does not accept SSL"},
 		{"no connect privilege", func(c *Connection) { c.Username, c.Password = role, password }, "connection.username", "may not connect"},
 	} {

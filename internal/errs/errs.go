@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error by what the caller must do about it.
@@ -23,6 +24,7 @@ const (
 	Invalid                  // the payload parses but does not validate (422)
 	TooLarge                 // the request body exceeds the limit
 	Unavailable              // a dependency (database, remote platform) cannot be reached
+	TooMany                  // the caller must slow down; RetryAfter says for how long
 )
 
 // Validation codes used in FieldError.Code.
@@ -49,6 +51,8 @@ type Error struct {
 	Message string
 	Fields  []FieldError // for Invalid
 	Err     error        // the underlying cause, logged but not shown
+	// RetryAfter is how long a TooMany caller should wait (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -79,6 +83,8 @@ func (e *Error) Status() int {
 		return http.StatusRequestEntityTooLarge
 	case Unavailable:
 		return http.StatusServiceUnavailable
+	case TooMany:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -100,6 +106,13 @@ func TooLargef(format string, args ...any) *Error     { return newf(TooLarge, fo
 func Unavailablef(cause error, format string, args ...any) *Error {
 	e := newf(Unavailable, format, args...)
 	e.Err = cause
+	return e
+}
+
+// TooManyf asks the caller to wait retryAfter before trying again (429).
+func TooManyf(retryAfter time.Duration, format string, args ...any) *Error {
+	e := newf(TooMany, format, args...)
+	e.RetryAfter = retryAfter
 	return e
 }
 

@@ -163,17 +163,6 @@ func (s *Service) issueToken(ctx context.Context, q *store.Queries, t *store.Tok
 	return &IssuedToken{Token: raw, ExpiresAt: t.ExpiresAt, UserID: t.UserID}, nil
 }
 
-// authFailure records a failed authentication in its own transaction (there
-// is no change to roll back with it) and returns the error for the caller.
-func (s *Service) authFailure(ctx context.Context, action string, actor *auth.Principal, reason error) error {
-	ev := audit.Event{Type: "authenticate", Action: action, Success: false, FailureReason: reason.Error(), Actor: actor}
-	if actor == nil {
-		ev.Actor = &auth.Principal{}
-	}
-	_ = audit.Write(ctx, &s.db.Queries, ev)
-	return reason
-}
-
 // ExchangeAPIKey trades an API key for a bearer token.
 func (s *Service) ExchangeAPIKey(ctx context.Context, apikey string) (*IssuedToken, error) {
 	if strings.TrimSpace(apikey) == "" {
@@ -181,13 +170,13 @@ func (s *Service) ExchangeAPIKey(ctx context.Context, apikey string) (*IssuedTok
 	}
 	k, err := s.db.GetAPIKeyByHash(ctx, secret.HashCredential(strings.TrimSpace(apikey)))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.authFailure(ctx, "apikey", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
+		return nil, s.authFailure(ctx, addressSubject(ctx), "apikey", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
 	} else if err != nil {
 		return nil, err
 	}
 	p, err := s.principalOf(ctx, k.UserID)
 	if err != nil {
-		return nil, s.authFailure(ctx, "apikey", &auth.Principal{UserID: k.UserID}, err)
+		return nil, s.authFailure(ctx, addressSubject(ctx), "apikey", &auth.Principal{UserID: k.UserID}, err)
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -203,41 +192,60 @@ func (s *Service) ExchangeAPIKey(ctx context.Context, apikey string) (*IssuedTok
 }
 
 // PasswordLogin checks a built-in user's password and issues a bearer token.
+// Failed logins spend the budgets of the account and of the source address
+// (s.cfg.Limits); a login with a budget spent is refused with 429 without
+// looking at the password.
 func (s *Service) PasswordLogin(ctx context.Context, iamid, username, password string) (*IssuedToken, error) {
 	var problems errs.List
 	problems.Require("username", username)
 	problems.Require("password", password)
+	if len(username) > 255 { // as no user id is: nothing to look up, or to keep a budget for
+		problems.Add("username", errs.CodeInvalid, "username must be at most 255 characters")
+	}
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 	if iamid != BuiltinIAM {
 		return nil, errs.NotFoundf("identity manager %q is not configured; the built-in one is %q", iamid, BuiltinIAM)
 	}
-	bad := errs.Unauthorizedf("invalid username or password")
-	if hasNUL(username) { // no user name holds one; the store could not even look
-		username = strings.ReplaceAll(username, "\x00", "\uFFFD")
-		CheckPassword(dummyHash, password)
-		return nil, s.authFailure(ctx, "password", &auth.Principal{Username: username, IAMID: iamid}, bad)
+	userid := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(username, "\x00", "\uFFFD")))
+	account, address := accountSubject(iamid, userid), addressSubject(ctx)
+	actor := &auth.Principal{Username: userid, IAMID: iamid}
+	var u *store.User
+	if !hasNUL(username) { // no user name holds one; the store could not even look
+		var err error
+		if u, err = s.db.GetUserByName(ctx, iamid, userid); err == nil {
+			actor.UserID = u.ID
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 	}
-	u, err := s.db.GetUserByName(ctx, iamid, strings.ToLower(strings.TrimSpace(username)))
-	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(dummyHash, password)
-		return nil, s.authFailure(ctx, "password", &auth.Principal{Username: username, IAMID: iamid}, bad)
-	} else if err != nil {
+	if err := s.admitLogin(ctx, account, address, actor); err != nil {
 		return nil, err
 	}
-	actor := &auth.Principal{UserID: u.ID, Username: u.UserID, IAMID: u.IAMID}
-	if u.PasswordHash == nil || !CheckPassword(*u.PasswordHash, password) {
-		return nil, s.authFailure(ctx, "password", actor, bad)
+	var hash *string
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := s.checkPassword(ctx, hash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.authFailure(ctx, account, "password", actor, errs.Unauthorizedf("invalid username or password"))
 	}
 	if u.Disabled {
-		return nil, s.authFailure(ctx, "password", actor, errs.Unauthorizedf("user %q is disabled", u.UserID))
+		return nil, s.authFailure(ctx, account, "password", actor, errs.Unauthorizedf("user %q is disabled", u.UserID))
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		now := store.Now()
+		if err := s.loginSucceeded(ctx, tx, account, address, now); err != nil {
+			return err
+		}
 		// u was read before the transaction: write only the login, so that
 		// a change made meanwhile (disabling, a new password) stands.
-		if err := tx.SetLastLogin(ctx, u.ID, store.Now()); err != nil {
+		if err := tx.SetLastLogin(ctx, u.ID, now); err != nil {
 			return err
 		}
 		var err error
@@ -265,16 +273,16 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 	}
 	k, err := s.db.GetAPIKeyByHash(ctx, secret.HashCredential(strings.TrimSpace(apikey)))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.authFailure(ctx, "impersonate", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
+		return nil, s.authFailure(ctx, addressSubject(ctx), "impersonate", nil, errs.Unauthorizedf("the API key is not valid (it may have been revoked)"))
 	} else if err != nil {
 		return nil, err
 	}
 	owner, err := s.principalOf(ctx, k.UserID)
 	if err != nil {
-		return nil, s.authFailure(ctx, "impersonate", &auth.Principal{UserID: k.UserID}, err)
+		return nil, s.authFailure(ctx, addressSubject(ctx), "impersonate", &auth.Principal{UserID: k.UserID}, err)
 	}
 	if err := owner.Require(auth.ImpersonateUser); err != nil {
-		return nil, s.authFailure(ctx, "impersonate", owner, err)
+		return nil, s.authFailure(ctx, addressSubject(ctx), "impersonate", owner, err)
 	}
 	target, err := resolveUser(ctx, &s.db.Queries, iamid, userRef)
 	if err != nil {
@@ -285,7 +293,7 @@ func (s *Service) Impersonate(ctx context.Context, apikey, iamid, userRef string
 		return nil, errs.Conflictf("user %q cannot be impersonated: %v", target.UserID, err)
 	}
 	if err := mayImpersonate(owner, acting); err != nil {
-		return nil, s.authFailure(ctx, "impersonate", owner, err)
+		return nil, s.authFailure(ctx, addressSubject(ctx), "impersonate", owner, err)
 	}
 	var out *IssuedToken
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -411,7 +419,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *auth.Principal, name *str
 }
 
 // APIKeys lists a user's keys (never the keys themselves). Users list their
-// own; USER_ADMIN anyone's.
+// own; USER_ADMIN anyone's but an ADMIN's, which only an ADMIN lists.
 func (s *Service) APIKeys(ctx context.Context, p *auth.Principal, iamid, ref string) ([]*store.APIKey, error) {
 	u, err := resolveUser(ctx, &s.db.Queries, iamid, ref)
 	if err != nil {
@@ -420,11 +428,16 @@ func (s *Service) APIKeys(ctx context.Context, p *auth.Principal, iamid, ref str
 	if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
 		return nil, err
 	}
+	if err := requireAdminFor(ctx, &s.db.Queries, p, u, "list the API keys of"); err != nil {
+		return nil, err
+	}
 	return s.db.APIKeysOfUser(ctx, u.ID)
 }
 
 // DeleteAPIKey revokes a key and every token issued from it, returning how
-// many tokens were revoked. Owners revoke their keys; USER_ADMIN anyone's.
+// many tokens were revoked. Owners revoke their keys; USER_ADMIN anyone's
+// but an ADMIN's, which only an ADMIN revokes. The last credential of the
+// last ADMIN who can log in is not revoked (409).
 func (s *Service) DeleteAPIKey(ctx context.Context, p *auth.Principal, keyID int64) (int64, error) {
 	var revoked int64
 	err := s.write(ctx, audit.Event{Type: "apiKey", Action: "delete", TargetType: "apikey", TargetID: idString(keyID)}, func(tx *store.Tx, ev *audit.Event) error {
@@ -437,9 +450,25 @@ func (s *Service) DeleteAPIKey(ctx context.Context, p *auth.Principal, keyID int
 		if err := requireSelfOr(p, k.UserID, auth.UserAdmin); err != nil {
 			return err
 		}
-		revoked, err = tx.DeleteAPIKey(ctx, keyID)
+		owner, err := tx.LockUser(ctx, k.UserID)
+		if err != nil {
+			return err
+		}
+		if err := requireAdminFor(ctx, &tx.Queries, p, owner, "revoke the API keys of"); err != nil {
+			return err
+		}
+		if revoked, err = tx.DeleteAPIKey(ctx, keyID); err != nil {
+			return err
+		}
+		if admin, err := holdsAdmin(ctx, &tx.Queries, owner.ID); err != nil {
+			return err
+		} else if admin {
+			if err := keepAnAdmin(ctx, &tx.Queries, fmt.Sprintf("revoking API key %d of %q", keyID, owner.UserID)); err != nil {
+				return err
+			}
+		}
 		ev.Details = map[string]any{"revokedTokens": revoked, "userId": k.UserID}
-		return err
+		return nil
 	})
 	return revoked, err
 }

@@ -18,8 +18,8 @@ const (
 	argonKeyLen  = 32
 )
 
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) string {
+// hashPassword returns an argon2id hash in the PHC string format.
+func hashPassword(password string) string {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		panic(err)
@@ -29,8 +29,8 @@ func HashPassword(password string) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-// CheckPassword reports whether password matches a hash from HashPassword.
-func CheckPassword(hash, password string) bool {
+// checkPassword reports whether password matches a hash from hashPassword.
+func checkPassword(hash, password string) bool {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -52,4 +52,4 @@ func CheckPassword(hash, password string) bool {
 
 // dummyHash is checked against when a login names an unknown user, so that
 // the response time does not reveal which user names exist.
-var dummyHash = HashPassword("custos-dummy-password")
+var dummyHash = hashPassword("custos-dummy-password")

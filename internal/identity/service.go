@@ -6,6 +6,8 @@ package identity
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,14 +25,18 @@ const BuiltinIAM = "bim"
 // Config tunes authentication.
 type Config struct {
 	TokenTTL time.Duration // lifetime of bearer tokens; default one hour
+	Limits   LoginLimits   // default DefaultLoginLimits
+	Log      *slog.Logger
 }
 
 // Service implements identity operations. Each method checks the caller's
 // permissions, validates before writing, and writes in one transaction with
 // its audit record.
 type Service struct {
-	db  *store.DB
-	cfg Config
+	db     *store.DB
+	cfg    Config
+	hasher *hasher
+	log    *slog.Logger
 
 	projectExists ProjectExists
 
@@ -43,7 +49,17 @@ func New(db *store.DB, cfg Config) *Service {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = time.Hour
 	}
-	return &Service{db: db, cfg: cfg, touched: map[string]time.Time{}}
+	if cfg.Limits == (LoginLimits{}) {
+		cfg.Limits = DefaultLoginLimits()
+	}
+	if cfg.Limits.Window <= 0 {
+		cfg.Limits.Window = DefaultLoginLimits().Window
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Service{db: db, cfg: cfg, hasher: newHasher(cfg.Limits.HashConcurrency), log: cfg.Log,
+		touched: map[string]time.Time{}}
 }
 
 // TokenTTL is the lifetime of the bearer tokens the service issues.
@@ -109,48 +125,49 @@ func requireSelfOr(p *auth.Principal, userID int64, perm string) error {
 	return p.Require(perm)
 }
 
-// requireAdminFor refuses a change to another user who holds ADMIN unless
-// the caller is an ADMIN too: only an ADMIN grants or revokes ADMIN, so a
-// USER_ADMIN must not take over an ADMIN's account by setting its password,
-// nor take ADMIN away by disabling or deleting its holder.
-func requireAdminFor(ctx context.Context, q *store.Queries, p *auth.Principal, u *store.User) error {
+// requireAdminFor refuses an action on another user who holds ADMIN unless
+// the caller is an ADMIN too: only an ADMIN acts on an ADMIN, so that a
+// USER_ADMIN cannot take over an ADMIN's account (a password, a database
+// role), take ADMIN away (disabling, deleting) or lock every ADMIN out
+// (revoking their keys). what completes "only an ADMIN can ...".
+func requireAdminFor(ctx context.Context, q *store.Queries, p *auth.Principal, u *store.User, what string) error {
 	if p.Is(u.ID) || p.Has(auth.Admin) {
 		return nil
 	}
-	perms, err := q.UserPermissions(ctx, u.ID)
+	admin, err := holdsAdmin(ctx, q, u.ID)
 	if err != nil {
 		return err
 	}
-	for _, perm := range perms[u.ID] {
-		if perm == auth.Admin {
-			return errs.Forbiddenf("user %q holds ADMIN: only an ADMIN can change their password, disable or delete them", u.UserID)
-		}
+	if admin {
+		return errs.Forbiddenf("user %q holds ADMIN: only an ADMIN can %s a user holding ADMIN", u.UserID, what)
 	}
 	return nil
 }
 
-// guardLastAdmin refuses a change that would leave no enabled ADMIN.
-func guardLastAdmin(ctx context.Context, q *store.Queries, u *store.User, perms []string) error {
-	has := false
-	for _, p := range perms {
-		if p == auth.Admin {
-			has = true
-		}
-	}
-	if !has || u.Disabled {
-		return nil
-	}
-	// Two transactions each taking ADMIN from one of the last two holders
-	// must not both see the other still holding it.
+// holdsAdmin reports whether a user holds ADMIN.
+func holdsAdmin(ctx context.Context, q *store.Queries, userID int64) (bool, error) {
+	perms, err := q.UserPermissions(ctx, userID)
+	return slices.Contains(perms[userID], auth.Admin), err
+}
+
+// keepAnAdmin refuses, inside the transaction of a change to an ADMIN and
+// after the change, a change that left no enabled ADMIN able to log in
+// (with a password or an API key): nobody could administer custos through
+// the API any more. what names the change for the message.
+func keepAnAdmin(ctx context.Context, q *store.Queries, what string) error {
+	// Two transactions each removing one of the last two ADMINs must not
+	// both count the other one still there: the second counts after the
+	// first commits.
 	if err := q.Serialize(ctx, "custos.lastAdmin"); err != nil {
 		return err
 	}
-	n, err := q.CountUsersWithPermission(ctx, auth.Admin)
+	n, err := q.CountAdminsWhoCanLogIn(ctx)
 	if err != nil {
 		return err
 	}
-	if n <= 1 {
-		return errs.Conflictf("user %q is the last enabled ADMIN; grant ADMIN to another user first", u.UserID)
+	if n == 0 {
+		return errs.Conflictf("%s would leave no enabled ADMIN who can log in (with a password or an API key); "+
+			"grant ADMIN to another user, or give this one another credential, first", what)
 	}
 	return nil
 }

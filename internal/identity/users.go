@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"slices"
 	"sort"
@@ -173,7 +174,10 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, in NewUser)
 		u.Name = in.UserID
 	}
 	if in.Password != "" {
-		h := HashPassword(in.Password)
+		h, err := s.hashPassword(ctx, in.Password)
+		if err != nil {
+			return nil, err
+		}
 		u.PasswordHash = &h
 	}
 	var out *UserView
@@ -326,11 +330,17 @@ func (s *Service) UpdateProfile(ctx context.Context, p *auth.Principal, iamid, r
 			u.Email = *up.Email
 		}
 		sqlUserBefore := deref(u.SQLUser)
-		if up.SQLUser != nil && *up.SQLUser != sqlUserBefore && !p.Has(auth.UserAdmin) {
+		if up.SQLUser != nil && *up.SQLUser != sqlUserBefore {
 			// Enforcement grants a user's access to this role: claiming
 			// someone else's would take it from them or grant to a role
-			// the user does not own.
-			return errs.Forbiddenf("only a USER_ADMIN can change the database role (sqlUser) a user queries as")
+			// the user does not own, and remapping an ADMIN's would hand
+			// the ADMIN's access to another role.
+			if !p.Has(auth.UserAdmin) {
+				return errs.Forbiddenf("only a USER_ADMIN can change the database role (sqlUser) a user queries as")
+			}
+			if err := requireAdminFor(ctx, &tx.Queries, p, u, "change the database role (sqlUser) of"); err != nil {
+				return err
+			}
 		}
 		set(&u.Phone, up.Phone)
 		set(&u.About, up.About)
@@ -370,32 +380,78 @@ func deref(s *string) string {
 }
 
 // SetPassword changes a user's password. Users change their own and must give
-// the original; USER_ADMIN may set anyone's without it.
+// the original; USER_ADMIN may set anyone's but an ADMIN's without it. The new
+// password ends the sessions the old one opened: the user's bearer tokens
+// from password logins are revoked, except the one the user changes their own
+// password with. API keys, and the tokens exchanged for them, stay: they are
+// credentials of their own, revoked with DELETE /bim/apikey/{keyid}.
 func (s *Service) SetPassword(ctx context.Context, p *auth.Principal, iamid, ref, original, password string) error {
 	if len(password) < 8 {
 		return errs.Field("password", errs.CodeInvalid, "password must be at least 8 characters")
 	}
-	return s.write(ctx, audit.Event{Type: "userPasswordUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
-		u, err := lockUser(ctx, &tx.Queries, iamid, ref)
-		if err != nil {
-			return err
-		}
-		ev.TargetID = idString(u.ID)
+	// Passwords are hashed before the transaction, which must not hold its
+	// locks while waiting for a free hashing slot; the permissions are
+	// checked before, so that nobody learns whether someone else's
+	// original password matches, and again in the transaction.
+	u, err := resolveUser(ctx, &s.db.Queries, iamid, ref)
+	if err != nil {
+		return err
+	}
+	allowed := func(q *store.Queries, u *store.User) error {
 		if err := requireSelfOr(p, u.ID, auth.UserAdmin); err != nil {
 			return err
 		}
-		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+		return requireAdminFor(ctx, q, p, u, "set the password of")
+	}
+	if err := allowed(&s.db.Queries, u); err != nil {
+		return err
+	}
+	checkOriginal := p.Is(u.ID) || original != ""
+	if checkOriginal {
+		// The original password is a guess like a login's, and spends the
+		// same budgets.
+		actor := &auth.Principal{UserID: u.ID, Username: u.UserID, IAMID: u.IAMID}
+		if err := s.admitLogin(ctx, accountSubject(u.IAMID, u.UserID), addressSubject(ctx), actor); err != nil {
 			return err
 		}
-		if p.Is(u.ID) || original != "" {
-			if u.PasswordHash == nil || !CheckPassword(*u.PasswordHash, original) {
-				return errs.Field("originalPassword", errs.CodeInvalid, "originalPassword does not match the current password")
-			}
+		ok, err := s.checkPassword(ctx, u.PasswordHash, original)
+		if err != nil {
+			return err
 		}
-		h := HashPassword(password)
-		u.PasswordHash = &h
-		u.UpdatedAt = store.Now()
-		return tx.UpdateUser(ctx, u)
+		if !ok {
+			return errs.Field("originalPassword", errs.CodeInvalid, "originalPassword does not match the current password")
+		}
+	}
+	h, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, audit.Event{Type: "userPasswordUpdate", TargetType: "user"}, func(tx *store.Tx, ev *audit.Event) error {
+		locked, err := tx.LockUser(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("user %q of identity manager %q does not exist", ref, iamid)
+		} else if err != nil {
+			return err
+		}
+		ev.TargetID = idString(u.ID)
+		if err := allowed(&tx.Queries, locked); err != nil {
+			return err
+		}
+		if checkOriginal && deref(locked.PasswordHash) != deref(u.PasswordHash) {
+			return errs.Conflictf("the password of %q changed meanwhile; try again", u.UserID)
+		}
+		locked.PasswordHash = &h
+		locked.UpdatedAt = store.Now()
+		if err := tx.UpdateUser(ctx, locked); err != nil {
+			return err
+		}
+		var keep *int64
+		if p.Is(u.ID) && p.Impersonator == nil {
+			keep = p.TokenID
+		}
+		revoked, err := tx.DeletePasswordTokensOfUser(ctx, u.ID, keep)
+		ev.Details = map[string]any{"revokedTokens": revoked}
+		return err
 	})
 }
 
@@ -415,17 +471,11 @@ func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref
 			return err
 		}
 		ev.TargetID = idString(u.ID)
-		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+		if err := requireAdminFor(ctx, &tx.Queries, p, u, "disable or enable"); err != nil {
 			return err
 		}
-		if disabled && !u.Disabled {
-			perms, err := tx.UserPermissions(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			if err := guardLastAdmin(ctx, &tx.Queries, u, perms[u.ID]); err != nil {
-				return err
-			}
+		disabling := disabled && !u.Disabled
+		if disabling {
 			if err := tx.DeleteTokensOfUser(ctx, u.ID); err != nil {
 				return err
 			}
@@ -434,6 +484,15 @@ func (s *Service) SetDisabled(ctx context.Context, p *auth.Principal, iamid, ref
 		u.UpdatedAt = store.Now()
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
+		}
+		if disabling {
+			if admin, err := holdsAdmin(ctx, &tx.Queries, u.ID); err != nil {
+				return err
+			} else if admin {
+				if err := keepAnAdmin(ctx, &tx.Queries, fmt.Sprintf("disabling %q", u.UserID)); err != nil {
+					return err
+				}
+			}
 		}
 		out = u
 		return tx.AppendChange(ctx, "userDisabled", "user", idString(u.ID))
@@ -456,18 +515,20 @@ func (s *Service) DeleteUser(ctx context.Context, p *auth.Principal, ref string)
 		if p.Is(u.ID) {
 			return errs.Conflictf("you cannot delete yourself")
 		}
-		if err := requireAdminFor(ctx, &tx.Queries, p, u); err != nil {
+		if err := requireAdminFor(ctx, &tx.Queries, p, u, "delete"); err != nil {
 			return err
 		}
-		perms, err := tx.UserPermissions(ctx, u.ID)
+		admin, err := holdsAdmin(ctx, &tx.Queries, u.ID)
 		if err != nil {
-			return err
-		}
-		if err := guardLastAdmin(ctx, &tx.Queries, u, perms[u.ID]); err != nil {
 			return err
 		}
 		if err := tx.DeleteUser(ctx, u.ID); err != nil {
 			return err
+		}
+		if admin {
+			if err := keepAnAdmin(ctx, &tx.Queries, fmt.Sprintf("deleting %q", u.UserID)); err != nil {
+				return err
+			}
 		}
 		out = u
 		return tx.AppendChange(ctx, "userDeleted", "user", idString(u.ID))
@@ -595,16 +656,17 @@ func (s *Service) ChangePermissions(ctx context.Context, p *auth.Principal, iami
 		case ReplacePermissions:
 			next = appendUnique(nil, perms...)
 		}
-		if slices.Contains(current[u.ID], auth.Admin) && !slices.Contains(next, auth.Admin) {
-			if !p.Has(auth.Admin) {
-				return errs.Forbiddenf("only an ADMIN can revoke ADMIN")
-			}
-			if err := guardLastAdmin(ctx, &tx.Queries, u, current[u.ID]); err != nil {
-				return err
-			}
+		revokesAdmin := slices.Contains(current[u.ID], auth.Admin) && !slices.Contains(next, auth.Admin)
+		if revokesAdmin && !p.Has(auth.Admin) {
+			return errs.Forbiddenf("only an ADMIN can revoke ADMIN")
 		}
 		if err := tx.SetUserPermissions(ctx, u.ID, next); err != nil {
 			return err
+		}
+		if revokesAdmin {
+			if err := keepAnAdmin(ctx, &tx.Queries, fmt.Sprintf("revoking ADMIN from %q", u.UserID)); err != nil {
+				return err
+			}
 		}
 		if err := tx.AppendChange(ctx, "userPermissions", "user", idString(u.ID)); err != nil {
 			return err

@@ -30,6 +30,16 @@ type Config struct {
 	// SDDSampleSize is how many rows sensitive data discovery samples per
 	// data source.
 	SDDSampleSize int `json:"sddSampleSize"`
+	// LoginFailureLimit is how many password logins an account may fail
+	// before it must wait (0: no limit); LoginAddressFailureLimit the same
+	// per source address; a spent budget comes back whole over
+	// LoginFailureWindow. Servers sharing a store share the budgets.
+	LoginFailureLimit        int           `json:"loginFailureLimit"`
+	LoginAddressFailureLimit int           `json:"loginAddressFailureLimit"`
+	LoginFailureWindow       time.Duration `json:"loginFailureWindow"`
+	// PasswordHashConcurrency bounds the password hashes (argon2id, 19 MiB
+	// each) computed at once; 0 means one per CPU.
+	PasswordHashConcurrency int `json:"passwordHashConcurrency"`
 	// AdminAPIKey, when set on first start, becomes the administrator's key
 	// instead of a generated one. Read from CUSTOS_ADMIN_API_KEY only.
 	AdminAPIKey string `json:"-"`
@@ -47,6 +57,10 @@ func Defaults() Config {
 
 		SchemaMonitorInterval: 24 * time.Hour,
 		SDDSampleSize:         100,
+
+		LoginFailureLimit:        10,
+		LoginAddressFailureLimit: 50,
+		LoginFailureWindow:       15 * time.Minute,
 	}
 }
 
@@ -106,6 +120,10 @@ var Settings = func() []Setting {
 	formatA, formatS := str(func(c *Config) *string { return &c.LogFormat })
 	monA, monS := dur(func(c *Config) *time.Duration { return &c.SchemaMonitorInterval })
 	sampleA, sampleS := integer(func(c *Config) *int { return &c.SDDSampleSize })
+	loginA, loginS := integer(func(c *Config) *int { return &c.LoginFailureLimit })
+	addrA, addrS := integer(func(c *Config) *int { return &c.LoginAddressFailureLimit })
+	windowA, windowS := dur(func(c *Config) *time.Duration { return &c.LoginFailureWindow })
+	hashA, hashS := integer(func(c *Config) *int { return &c.PasswordHashConcurrency })
 	return []Setting{
 		setting("listen", "CUSTOS_LISTEN", "listen", "address to serve HTTP on", listenA, listenS),
 		setting("data-dir", "CUSTOS_DATA_DIR", "dataDir", "directory for the SQLite store and the encryption key", dataA, dataS),
@@ -116,6 +134,10 @@ var Settings = func() []Setting {
 		setting("log-format", "CUSTOS_LOG_FORMAT", "logFormat", "text or json", formatA, formatS),
 		setting("schema-monitor-interval", "CUSTOS_SCHEMA_MONITOR_INTERVAL", "schemaMonitorInterval", "how often schema monitoring re-reads each monitored connection", monA, monS),
 		setting("sdd-sample-size", "CUSTOS_SDD_SAMPLE_SIZE", "sddSampleSize", "rows sensitive data discovery samples per data source", sampleA, sampleS),
+		setting("login-failure-limit", "CUSTOS_LOGIN_FAILURE_LIMIT", "loginFailureLimit", "failed password logins an account may make before it must wait (0: no limit)", loginA, loginS),
+		setting("login-address-failure-limit", "CUSTOS_LOGIN_ADDRESS_FAILURE_LIMIT", "loginAddressFailureLimit", "failed password logins a source address may make before it must wait (0: no limit)", addrA, addrS),
+		setting("login-failure-window", "CUSTOS_LOGIN_FAILURE_WINDOW", "loginFailureWindow", "time in which a spent login budget comes back whole", windowA, windowS),
+		setting("password-hash-concurrency", "CUSTOS_PASSWORD_HASH_CONCURRENCY", "passwordHashConcurrency", "password hashes computed at once (0: one per CPU)", hashA, hashS),
 	}
 }()
 
@@ -193,6 +215,15 @@ func (c *Config) Validate() error {
 	}
 	if c.SDDSampleSize < 1 || c.SDDSampleSize > 10000 {
 		problems = append(problems, fmt.Sprintf("SDD sample size must be between 1 and 10000, not %d", c.SDDSampleSize))
+	}
+	if c.LoginFailureLimit < 0 || c.LoginAddressFailureLimit < 0 {
+		problems = append(problems, "login failure limits must not be negative")
+	}
+	if c.LoginFailureWindow < time.Second {
+		problems = append(problems, "login failure window must be at least one second")
+	}
+	if c.PasswordHashConcurrency < 0 {
+		problems = append(problems, "password hash concurrency must not be negative")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/custosdata/custos/internal/access"
 	"github.com/custosdata/custos/internal/api"
 	"github.com/custosdata/custos/internal/auditexport"
@@ -81,7 +83,9 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, DB: db, Secrets: box}
-	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL})
+	a.Identity = identity.New(db, identity.Config{TokenTTL: cfg.TokenTTL, Log: log, Limits: identity.LoginLimits{
+		AccountFailures: cfg.LoginFailureLimit, AddressFailures: cfg.LoginAddressFailureLimit,
+		Window: cfg.LoginFailureWindow, HashConcurrency: cfg.PasswordHashConcurrency}})
 	a.Tags = tags.New(db)
 	a.Jobs = jobs.NewRunner(db, log)
 	a.Catalog = catalog.New(db, box, a.Jobs, a.Tags, log, catalog.Config{MonitorInterval: cfg.SchemaMonitorInterval})
@@ -97,7 +101,10 @@ func New(ctx context.Context, cfg Config, logOut io.Writer) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.background = append(a.background, a.pruneTokens, a.Jobs.Run, a.Catalog.Monitor)
+	a.background = append(a.background, a.pruneTokens, a.Identity.Run, a.Jobs.Run, a.Catalog.Monitor)
+	a.API.Prometheus().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "custos_password_hashes_in_flight",
+		Help: "Password hashes (argon2id) being computed now; at most --password-hash-concurrency."},
+		func() float64 { n, _ := a.Identity.PasswordHashes(); return float64(n) }))
 	a.AuditExport = auditexport.New(db, box, auditexport.Options{Dir: filepath.Join(cfg.DataDir, "audit-export"), Encode: api.AuditRecordJSON, Log: log})
 	a.API.AuditExportRoutes(a.AuditExport)
 	a.AddBackground(a.AuditExport.Run)

@@ -135,3 +135,47 @@ func (q *Queries) DeleteTokensOfUser(ctx context.Context, userID int64) error {
 	_, err := q.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1 OR acting_user_id = $1`, userID)
 	return err
 }
+
+// DeletePasswordTokensOfUser revokes the tokens a user obtained with their
+// password (not those exchanged for an API key), except keep when given.
+func (q *Queries) DeletePasswordTokensOfUser(ctx context.Context, userID int64, keep *int64) (int64, error) {
+	var keepID int64 // ids start at 1
+	if keep != nil {
+		keepID = *keep
+	}
+	res, err := q.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1 AND api_key_id IS NULL AND acting_user_id IS NULL
+		AND id <> $2`, userID, keepID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// CountAdminsWhoCanLogIn counts the enabled users holding ADMIN who still
+// hold a credential: a password or an API key.
+func (q *Queries) CountAdminsWhoCanLogIn(ctx context.Context) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM users u JOIN user_permissions p ON p.user_id = u.id
+		WHERE p.permission = 'ADMIN' AND u.disabled = FALSE
+		AND (u.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM api_keys k WHERE k.user_id = u.id))`).Scan(&n)
+	return n, err
+}
+
+// EnabledAdmins lists the enabled users holding ADMIN, oldest first.
+func (q *Queries) EnabledAdmins(ctx context.Context) ([]*User, error) {
+	rows, err := q.Query(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM users u JOIN user_permissions p
+		ON p.user_id = u.id WHERE p.permission = 'ADMIN' AND u.disabled = FALSE ORDER BY u.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -59,7 +59,19 @@ type Tx struct {
 // Open opens the store named by location: a postgres:// or postgresql:// URL
 // selects PostgreSQL; anything else is a directory for the SQLite database
 // (created if missing). It runs pending migrations before returning.
-func Open(ctx context.Context, location string) (*DB, error) {
+func Open(ctx context.Context, location string) (*DB, error) { return open(ctx, location, false) }
+
+// ErrNoStore means OpenExisting found no custos store at the location.
+var ErrNoStore = errors.New("no custos store")
+
+// OpenExisting opens a store a custos server has created before, like Open,
+// but creates nothing where there is none (ErrNoStore): for tools run
+// beside a server, where a mistyped location must not become a new store.
+func OpenExisting(ctx context.Context, location string) (*DB, error) {
+	return open(ctx, location, true)
+}
+
+func open(ctx context.Context, location string, mustExist bool) (*DB, error) {
 	var (
 		db      *sql.DB
 		backend Backend
@@ -82,10 +94,13 @@ func Open(ctx context.Context, location string) (*DB, error) {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		backend = SQLite
+		path := filepath.Join(location, "custos.db")
+		if _, err := os.Stat(path); mustExist && err != nil {
+			return nil, fmt.Errorf("%w in %s: %w", ErrNoStore, location, err)
+		}
 		if err := os.MkdirAll(location, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory %s: %w", location, err)
 		}
-		path := filepath.Join(location, "custos.db")
 		// WAL lets readers proceed during a write; immediate transactions
 		// take the write lock up front so two writers never deadlock on
 		// upgrading a read lock.
@@ -100,6 +115,18 @@ func Open(ctx context.Context, location string) (*DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s store: %w", backend, err)
+	}
+	if mustExist && backend == Postgres {
+		var found bool
+		err := db.QueryRowContext(ctx, `SELECT pg_catalog.to_regclass('users') IS NOT NULL
+			AND pg_catalog.to_regclass('goose_db_version') IS NOT NULL`).Scan(&found)
+		if err == nil && !found {
+			err = fmt.Errorf("%w in this PostgreSQL database (custos's tables are not in its search path)", ErrNoStore)
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	s := &DB{Queries: Queries{q: db, backend: backend}, sql: db, backend: backend}
 	if backend == SQLite {

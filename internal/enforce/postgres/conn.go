@@ -15,13 +15,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/custosdata/custos/internal/connector"
 	"github.com/custosdata/custos/internal/enforce/pgsql"
 	"github.com/custosdata/custos/internal/errs"
 )
@@ -90,6 +90,12 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	d := &Database{pool: pool, cfg: cfg}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		// Any service that answers first refuses SSL, or fails its
+		// handshake, as PostgreSQL could: say so only of PostgreSQL.
+		if cfg.SSL && (strings.Contains(err.Error(), "server refused TLS connection") || errors.As(err, new(tls.RecordHeaderError))) &&
+			!connector.SpeaksPostgres(ctx, cfg.Address(), cfg.ConnectTimeout) {
+			return nil, noServer(err, cfg)
+		}
 		return nil, connectError(err, cfg)
 	}
 	return d, nil
@@ -102,6 +108,9 @@ func (d *Database) Close() { d.pool.Close() }
 func (d *Database) Config() Config { return d.cfg }
 
 // connectError names the config field to fix when connecting fails.
+// Whatever does not show that a PostgreSQL server answered gets one answer
+// (noServer), so that a closed port and an open one of another service look
+// alike: the API is no port scanner.
 func connectError(err error, c Config) error {
 	prefix := c.Field
 	if prefix != "" {
@@ -131,14 +140,27 @@ func connectError(err error, c Config) error {
 	switch {
 	case errors.As(err, &dnsErr):
 		return field("host", "host %q cannot be resolved", c.Host)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return field("port", "nothing accepts connections at %s; check %shost and %sport", addr, prefix, prefix)
-	case pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded):
-		return field("host", "connecting to %s timed out; check %shost, %sport and the firewall", addr, prefix, prefix)
+	case errors.Is(err, context.Canceled):
+		return err
 	case strings.Contains(err.Error(), "server refused TLS connection"):
 		return field("ssl", "the server at %s does not accept SSL connections; set %sssl to false", addr, prefix)
 	}
-	return errs.Unavailablef(err, "cannot connect to PostgreSQL at %s: %v", addr, err)
+	// Refused, unreachable, timed out, or an answer that is not
+	// PostgreSQL's: all the same to the caller.
+	return noServer(err, c)
+}
+
+// noServer is the one answer for every address where no PostgreSQL server
+// could be reached.
+func noServer(cause error, c Config) error {
+	prefix := c.Field
+	if prefix != "" {
+		prefix += "."
+	}
+	fe := errs.Field(prefix+"host", errs.CodeInvalid, "no PostgreSQL server answers at %s; check %shost, %sport and the firewall",
+		c.Address(), prefix, prefix)
+	fe.Err = cause
+	return fe
 }
 
 // Server describes the connecting role and what the server offers, for the
