@@ -50,8 +50,9 @@ type Source struct {
 	// those the relation has.
 	Columns []string
 	Plan    *policy.Plan
-	// Readers get SELECT on the view; Writers also INSERT, UPDATE and
-	// DELETE on the relation.
+	// Readers get SELECT on the view; Writers also write the relation,
+	// bound by their row decision and in the columns they read in clear
+	// (see tableGrants and writerPolicies).
 	Readers []string
 	Writers []string
 }
