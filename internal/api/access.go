@@ -74,7 +74,7 @@ type accessUserJSON struct {
 	Name                   string     `json:"name"`
 	IAMID                  string     `json:"iamid"`
 	UserID                 string     `json:"userid,omitempty"`
-	Email                  string     `json:"email,omitempty"`
+	Email                  *string    `json:"email" doc:"null when the user has none"`
 	Type                   string     `json:"type" doc:"user or group"`
 	Admin                  *string    `json:"admin" doc:"the name of who granted it"`
 	Approved               bool       `json:"approved"`
@@ -166,7 +166,7 @@ func (s *Server) accessRoutes(acc *access.Service) {
 			out := accessListJSON{Count: total, Users: make([]accessUserJSON, len(members))}
 			for i, m := range members {
 				u := accessUserJSON{Profile: m.ProfileID, GroupID: m.GroupID, Name: m.Name, IAMID: m.IAMID, UserID: m.UserID,
-					Email: m.Email, Type: m.Type, Admin: m.AdminName, Approved: m.Approved, State: m.State,
+					Email: optionalText(m.Email), Type: m.Type, Admin: m.AdminName, Approved: m.Approved, State: m.State,
 					SystemGenerated: m.SystemGenerated, Approvals: []any{}, AccessGrant: m.AccessGrant,
 					Expiration: m.Expiration, Policy: m.Policy, Group: m.ViaGroup,
 					CurrentUserCanApprove: canApprove && m.State == "pending"}
@@ -181,4 +181,12 @@ func (s *Server) accessRoutes(acc *access.Service) {
 			}
 			return out, nil
 		})
+}
+
+// optionalText is nil for empty text, so that JSON shows null.
+func optionalText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

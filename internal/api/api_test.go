@@ -293,7 +293,7 @@ func TestGroupsAndAttributes(t *testing.T) {
 			t.Fatalf("missing member: %v", missing)
 		}
 		env.Admin(t, 404, "POST", "/bim/group/999/user", map[string]any{"userid": "erin@example.com", "iamid": "bim"})
-		env.Admin(t, 400, "POST", "/bim/group/abc/user", map[string]any{"userid": "erin@example.com", "iamid": "bim"})
+		env.Admin(t, 404, "POST", "/bim/group/abc/user", map[string]any{"userid": "erin@example.com", "iamid": "bim"})
 		members := env.Must(t, 200, key, "GET", fmt.Sprintf("/bim/group/%d/user", gid), nil).Map(t)
 		if members["count"].(float64) != 1 || members["hits"].([]any)[0].(map[string]any)["userid"] != "erin@example.com" {
 			t.Fatalf("members: %v", members)
@@ -372,7 +372,13 @@ func TestTags(t *testing.T) {
 			t.Fatalf("rename: %v", renamed)
 		}
 		env.Admin(t, 422, "POST", "/tag", map[string]any{"rootTag": map[string]any{"name": "Address"}, "tags": []any{map[string]any{"name": "Elsewhere.x"}}})
-		env.Admin(t, 422, "POST", "/tag", map[string]any{"rootTag": map[string]any{"name": "Nope"}, "tags": []any{map[string]any{"name": "Nope.x"}}})
+		// A root tag that does not exist yet is created with its children.
+		env.Admin(t, 200, "POST", "/tag", map[string]any{"rootTag": map[string]any{"name": "Fresh"}, "tags": []any{map[string]any{"name": "Fresh.x"}}})
+		var fresh []map[string]any
+		env.Admin(t, 200, "GET", "/tag?searchText=Fresh", nil).JSON(t, &fresh)
+		if len(fresh) != 2 || fresh[0]["name"] != "Fresh" || fresh[1]["name"] != "Fresh.x" {
+			t.Fatalf("rootTag created: %v", fresh)
+		}
 		env.Admin(t, 422, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "bad..name"}}})
 		env.Admin(t, 422, "POST", "/tag", map[string]any{"tags": []any{}})
 		// deleteHierarchy replaces the children.

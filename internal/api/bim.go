@@ -191,6 +191,15 @@ func (s *Server) bimRoutes() {
 		return aggregateOf(v, r.P), nil
 	})
 
+	s.Handle(Op{Method: "GET", Path: "/bim/iam/{iamid}/group/{id}", Summary: "One group of an identity manager (by id or name), with its attributes",
+		Tag: tag, Response: iamGroupJSON{}}, func(r *Request) (any, error) {
+		g, err := id.GroupIn(r.Context(), r.P, r.Path("iamid"), r.Path("id"))
+		if err != nil {
+			return nil, err
+		}
+		return iamGroupOf(g), nil
+	})
+
 	s.Handle(Op{Method: "GET", Path: "/bim/iam/{iamid}/user/{userid}/profile", Summary: "A user's profile", Tag: tag,
 		Response: profileJSON{}}, func(r *Request) (any, error) {
 		v, err := id.User(r.Context(), r.P, r.Path("iamid"), r.Path("userid"))

@@ -139,6 +139,22 @@ type groupJSON struct {
 	UpdatedAt      time.Time         `json:"updatedAt"`
 }
 
+// iamGroupJSON is a group as its identity manager shows it: its own
+// attributes are bimAuthorizations, as a user's are.
+type iamGroupJSON struct {
+	groupJSON
+	BimAuthorizations store.Attributes `json:"bimAuthorizations" doc:"the attributes given to the group"`
+	IamAuthorizations store.Attributes `json:"iamAuthorizations" doc:"attributes from an external identity manager (none for built-in groups)"`
+}
+
+func iamGroupOf(g *identity.GroupView) iamGroupJSON {
+	out := iamGroupJSON{groupJSON: groupOf(g), BimAuthorizations: g.Attributes, IamAuthorizations: store.Attributes{}}
+	if out.BimAuthorizations == nil {
+		out.BimAuthorizations = store.Attributes{}
+	}
+	return out
+}
+
 func groupOf(g *identity.GroupView) groupJSON {
 	out := groupJSON{ID: g.ID, IAMID: g.IAMID, Name: g.Name, GID: g.GID, Email: g.Email, Description: g.Description,
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}

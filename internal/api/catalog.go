@@ -1,8 +1,8 @@
 package api
 
 // catalogRoutes registers the catalog's routes: the V2 data API, the V1
-// data source, dictionary and technology handler APIs, and sensitive data
-// discovery.
+// data source, dictionary and technology handler APIs (with the legacy
+// PostgreSQL ones), and sensitive data discovery.
 func (s *Server) catalogRoutes() {
 	if s.Catalog == nil {
 		return
@@ -11,6 +11,7 @@ func (s *Server) catalogRoutes() {
 	s.dataSourceRoutes()
 	s.dictionaryRoutes()
 	s.handlerRoutes()
+	s.legacyPostgresRoutes()
 	if s.Discovery != nil {
 		s.sddRoutes()
 	}

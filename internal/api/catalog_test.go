@@ -154,14 +154,17 @@ func getDS(t testing.TB, env *servertest.Env, name string) dsJSON {
 
 type dictJSON struct {
 	Metadata []struct {
-		Name        string   `json:"name"`
-		DataType    string   `json:"dataType"`
-		RemoteType  *string  `json:"remoteType"`
-		Nullable    bool     `json:"nullable"`
-		PrimaryKey  bool     `json:"primaryKey"`
-		Description *string  `json:"description"`
-		IsNew       bool     `json:"isNew"`
-		Tags        []string `json:"tags"`
+		Name        string  `json:"name"`
+		DataType    string  `json:"dataType"`
+		RemoteType  *string `json:"remoteType"`
+		Nullable    bool    `json:"nullable"`
+		PrimaryKey  bool    `json:"primaryKey"`
+		Description *string `json:"description"`
+		IsNew       bool    `json:"isNew"`
+		Tags        []struct {
+			Name    string `json:"name"`
+			Context string `json:"context"`
+		} `json:"tags"`
 	} `json:"metadata"`
 	Types []string `json:"types"`
 }

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/custosdata/custos/internal/catalog"
 	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -43,51 +47,50 @@ func dsTagsOf(list []*store.ModelTag) []dsTagJSON {
 	return out
 }
 
-// dataSourceJSON is the data source object of the /dataSource API. Fields
-// the policy areas own (subscription policy, global policies) show that no
-// policy applies yet.
+// dataSourceJSON is the data source object of the /dataSource API.
 type dataSourceJSON struct {
-	ID                     int64           `json:"id"`
-	Name                   string          `json:"name"`
-	Description            *string         `json:"description"`
-	Documentation          *string         `json:"documentation"`
-	Type                   string          `json:"type"`
-	RecordFormat           string          `json:"recordFormat"`
-	BlobHandlerType        string          `json:"blobHandlerType"`
-	BlobHandler            blobHandlerJSON `json:"blobHandler"`
-	SQLSchemaName          *string         `json:"sqlSchemaName"`
-	SQLTableName           *string         `json:"sqlTableName"`
-	SchemaProjectName      *string         `json:"schemaProjectName"`
-	RemoteDatabase         *string         `json:"remoteDatabase"`
-	RemoteSchema           *string         `json:"remoteSchema"`
-	RemoteTable            *string         `json:"remoteTable"`
-	RemoteKind             string          `json:"remoteKind" doc:"table, view, materialized view, partitioned table, foreign table, query, prefix or container"`
-	Query                  *string         `json:"query"`
-	ConnectionString       *string         `json:"connectionString"`
-	ConnectionKey          *string         `json:"connectionKey"`
-	ConnectionVerified     bool            `json:"connectionVerified" doc:"custos reached the database; false for technologies it does not connect to"`
-	SchemaEvolutionID      *int64          `json:"schemaEvolutionId"`
-	ColumnEvolutionEnabled bool            `json:"columnEvolutionEnabled"`
-	Status                 string          `json:"status" doc:"passed or failed"`
-	StatusInfo             statusInfoJSON  `json:"statusInfo"`
-	Deleted                bool            `json:"deleted"`
-	Disabled               bool            `json:"disabled"`
-	DisabledReason         *string         `json:"disabledReason" doc:"removed (its table disappeared) or user"`
-	SubscriptionStatus     string          `json:"subscriptionStatus" doc:"the caller's relation to the data source"`
-	SubscriptionType       *string         `json:"subscriptionType"`
-	SubscriptionPolicy     any             `json:"subscriptionPolicy"`
-	GlobalPolicies         any             `json:"globalPolicies"`
-	PolicyHandler          any             `json:"policyHandler"`
-	PolicyHandlerType      string          `json:"policyHandlerType"`
-	Policy                 string          `json:"policy"`
-	RowCount               *int64          `json:"rowCount" doc:"the remote row estimate at the last introspection"`
-	RecordCount            int64           `json:"recordCount"`
-	EventTime              *string         `json:"eventTime"`
-	SDDTemplate            *string         `json:"sddTemplate" doc:"the identification framework applied; null uses the global one"`
-	Tags                   []dsTagJSON     `json:"tags"`
-	CreatedBy              *int64          `json:"createdBy"`
-	CreatedAt              time.Time       `json:"createdAt"`
-	UpdatedAt              time.Time       `json:"updatedAt"`
+	ID                     int64              `json:"id"`
+	Name                   string             `json:"name"`
+	Description            *string            `json:"description"`
+	Documentation          *string            `json:"documentation"`
+	Type                   string             `json:"type"`
+	RecordFormat           string             `json:"recordFormat"`
+	BlobHandlerType        string             `json:"blobHandlerType"`
+	BlobHandler            blobHandlerJSON    `json:"blobHandler"`
+	SQLSchemaName          *string            `json:"sqlSchemaName"`
+	SQLTableName           *string            `json:"sqlTableName"`
+	SchemaProjectName      *string            `json:"schemaProjectName"`
+	RemoteDatabase         *string            `json:"remoteDatabase"`
+	RemoteSchema           *string            `json:"remoteSchema"`
+	RemoteTable            *string            `json:"remoteTable"`
+	RemoteKind             string             `json:"remoteKind" doc:"table, view, materialized view, partitioned table, foreign table, query, prefix or container"`
+	Query                  *string            `json:"query"`
+	ConnectionString       *string            `json:"connectionString"`
+	ConnectionKey          *string            `json:"connectionKey"`
+	ConnectionVerified     bool               `json:"connectionVerified" doc:"custos reached the database; false for technologies it does not connect to"`
+	SchemaEvolutionID      *int64             `json:"schemaEvolutionId"`
+	ColumnEvolutionEnabled bool               `json:"columnEvolutionEnabled"`
+	Status                 string             `json:"status" doc:"passed or failed"`
+	StatusInfo             statusInfoJSON     `json:"statusInfo"`
+	Deleted                bool               `json:"deleted" doc:"disabled (soft-deleted); PUT with deleted false restores it"`
+	Disabled               bool               `json:"disabled"`
+	DisabledReason         *string            `json:"disabledReason" doc:"removed (its table disappeared) or user"`
+	SubscriptionStatus     string             `json:"subscriptionStatus" doc:"the caller's relation to the data source"`
+	SubscriptionType       *string            `json:"subscriptionType" doc:"automatic, approval, policy or manual; null when no policy says who may subscribe"`
+	SubscriptionPolicy     any                `json:"subscriptionPolicy" doc:"the V1 subscription object of the policy deciding who may subscribe"`
+	GlobalPolicies         any                `json:"globalPolicies" doc:"the global policies in force; null when none"`
+	PolicyHandler          *policyHandlerJSON `json:"policyHandler" doc:"present when data policies (masks, row rules) apply"`
+	PolicyHandlerType      string             `json:"policyHandlerType" doc:"Builder when data policies apply, else None"`
+	Policy                 string             `json:"policy" doc:"None, No Conflict, or Conflict when a masking rule lost to another"`
+	RowCount               *int64             `json:"rowCount" doc:"the remote row estimate at the last introspection"`
+	RecordCount            int64              `json:"recordCount"`
+	EventTime              *string            `json:"eventTime"`
+	SDDTemplate            *string            `json:"sddTemplate" doc:"the identification framework applied; null uses the global one"`
+	CatalogMetadata        store.JSON         `json:"catalogMetadata" doc:"what an external catalog keeps about the data source, as sent"`
+	Tags                   []dsTagJSON        `json:"tags"`
+	CreatedBy              *int64             `json:"createdBy"`
+	CreatedAt              time.Time          `json:"createdAt"`
+	UpdatedAt              time.Time          `json:"updatedAt"`
 }
 
 func handlerPath(technology string) string {
@@ -115,9 +118,10 @@ func dataSourceOf(v *catalog.View) dataSourceJSON {
 		Query: d.Query, ConnectionVerified: v.Verified(), SchemaEvolutionID: d.ConnectionID,
 		ColumnEvolutionEnabled: !d.ColumnsFixed && v.Conn != nil && v.Conn.SchemaMonitoring,
 		Status:                 v.Health(), StatusInfo: statusInfoJSON{SQL: checkJSON{Status: v.Health(), Message: v.HealthMessage()}},
-		Disabled: d.Status == store.DataSourceDisabled, DisabledReason: d.DisabledReason, SubscriptionStatus: v.Subscription,
+		Deleted: d.Status == store.DataSourceDisabled, Disabled: d.Status == store.DataSourceDisabled, DisabledReason: d.DisabledReason, SubscriptionStatus: v.Subscription,
 		PolicyHandlerType: "None", Policy: "None", RowCount: d.RowEstimate, EventTime: d.EventTimeColumn,
-		Tags: dsTagsOf(v.Tags), CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		Tags: dsTagsOf(v.Tags), CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		CatalogMetadata: v.CatalogMetadata}
 	if d.RecordFormat != nil {
 		out.RecordFormat = *d.RecordFormat
 	}
@@ -134,6 +138,73 @@ func dataSourceOf(v *catalog.View) dataSourceJSON {
 		out.RemoteTable = nil
 	}
 	return out
+}
+
+// policyHandlerJSON is the policyHandler of a data source object.
+type policyHandlerJSON struct {
+	HandlerID        *int64               `json:"handlerId" doc:"the newest version of the data source's own policy; null when only global policies apply"`
+	DataSourceID     int64                `json:"dataSourceId"`
+	VisibilitySchema visibilitySchemaJSON `json:"visibilitySchema"`
+}
+
+type visibilitySchemaJSON struct {
+	Fields []string `json:"fields" doc:"always empty: custos keeps no visibility schema"`
+}
+
+// withPolicies fills the policy fields of a data source object.
+func (o *dataSourceJSON) withPolicies(sum *governance.PolicySummary) {
+	if sum == nil {
+		return
+	}
+	if sum.SubscriptionType != "" {
+		t := sum.SubscriptionType
+		o.SubscriptionType = &t
+	}
+	o.SubscriptionPolicy = sum.SubscriptionPolicy
+	if len(sum.Global) > 0 {
+		o.GlobalPolicies = sum.Global
+	}
+	if sum.DataPolicies || sum.HandlerID != nil {
+		o.PolicyHandler = &policyHandlerJSON{HandlerID: sum.HandlerID, DataSourceID: o.ID,
+			VisibilitySchema: visibilitySchemaJSON{Fields: []string{}}}
+		o.PolicyHandlerType = "Builder"
+	}
+	switch {
+	case sum.Conflict:
+		o.Policy = "Conflict"
+	case sum.DataPolicies:
+		o.Policy = "No Conflict"
+	}
+}
+
+// dataSourceObjects renders data sources with the policies in force.
+func (s *Server) dataSourceObjects(ctx context.Context, views []*catalog.View) ([]dataSourceJSON, error) {
+	out := make([]dataSourceJSON, len(views))
+	var sums map[int64]*governance.PolicySummary
+	if s.policySummaries != nil && len(views) > 0 {
+		ids := make([]int64, len(views))
+		for i, v := range views {
+			ids[i] = v.DS.ID
+		}
+		var err error
+		if sums, err = s.policySummaries(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	for i, v := range views {
+		out[i] = dataSourceOf(v)
+		out[i].withPolicies(sums[v.DS.ID])
+	}
+	return out, nil
+}
+
+// dataSourceObject renders one data source with the policies in force.
+func (s *Server) dataSourceObject(ctx context.Context, v *catalog.View) (any, error) {
+	out, err := s.dataSourceObjects(ctx, []*catalog.View{v})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 func idText(id int64) string { return strconv.FormatInt(id, 10) }
@@ -186,7 +257,9 @@ const (
 
 func (q *dataSourceSearchQuery) filter() (store.DataSourceFilter, error) {
 	var f store.DataSourceFilter
-	if err := q.Paging.Check(10, 1000); err != nil {
+	// Every data source asked for is served: a client that stops at a
+	// short page would otherwise lose the rest without knowing it.
+	if err := q.Paging.Check(10, math.MaxInt32); err != nil {
 		return f, err
 	}
 	for _, p := range []struct {
@@ -263,6 +336,13 @@ type dataSourceUpdateBody struct {
 	SQLSchemaName *string `json:"sqlSchemaName"`
 	RecordFormat  *string `json:"recordFormat"`
 	EventTime     *string `json:"eventTime" doc:"the column holding each row's event time"`
+	// CatalogMetadata is kept as sent; null removes it.
+	CatalogMetadata json.RawMessage `json:"catalogMetadata" doc:"an object naming its provider; null removes it"`
+	Deleted         *bool           `json:"deleted" doc:"false restores a disabled data source; true disables it"`
+}
+
+type dataSourceDeleteQuery struct {
+	HardDelete bool `query:"hardDelete" doc:"delete the data source for good; without it the data source is disabled"`
 }
 
 type bulkBody struct {
@@ -314,28 +394,48 @@ func (s *Server) dataSourceRoutes() {
 		if err != nil {
 			return nil, err
 		}
+		if q.Mode != nil && *q.Mode == 1 {
+			f.Size = 1
+		}
 		list, total, err := c.Search(r.Context(), r.P, f)
 		if err != nil {
 			return nil, err
 		}
-		out := dataSourceSearchJSON{Count: total, Hits: make([]any, len(list))}
 		if q.Mode != nil && *q.Mode == 1 {
-			out.Hits = []any{}
-			return out, nil
+			return dataSourceSearchJSON{Count: total, Hits: []any{}}, nil
 		}
 		slim := q.IDOnly || len(q.SelectFields) > 0 && !contains(q.SelectFields, "columnEvolutionEnabled")
-		for i, v := range list {
-			if slim {
+		if slim {
+			out := dataSourceSearchJSON{Count: total, Hits: make([]any, len(list))}
+			for i, v := range list {
 				h := idOnlyJSON{ID: v.DS.ID, SubscriptionStatus: v.Subscription}
 				if contains(q.SelectFields, "name") {
 					h.Name = v.DS.Name
 				}
 				out.Hits[i] = h
-			} else {
-				out.Hits[i] = dataSourceOf(v)
 			}
+			return out, nil
 		}
-		return out, nil
+		// A large page is written as it is rendered, a batch at a time.
+		return Stream(func(w *StreamWriter) error {
+			w.Raw(`{"hits":[`)
+			for start := 0; start < len(list); start += streamBatch {
+				objs, err := s.dataSourceObjects(r.Context(), list[start:min(start+streamBatch, len(list))])
+				if err != nil {
+					return err
+				}
+				for i, o := range objs {
+					if start+i > 0 {
+						w.Raw(",")
+					}
+					w.Value(o)
+				}
+			}
+			w.Raw(`],"count":`)
+			w.Value(total)
+			w.Raw("}")
+			return w.Err()
+		}), nil
 	})
 
 	s.Handle(Op{Method: "PUT", Path: "/dataSource/detectRemoteChanges", Summary: "Run schema monitoring now", Tag: tag,
@@ -373,7 +473,7 @@ func (s *Server) dataSourceRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		return dataSourceOf(v), nil
+		return s.dataSourceObject(r.Context(), v)
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/dataSource/sqlTableName/{shortName}", Summary: "A data source by SQL table name",
@@ -382,7 +482,7 @@ func (s *Server) dataSourceRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		return dataSourceOf(v), nil
+		return s.dataSourceObject(r.Context(), v)
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/dataSource/{dataSourceId}", Summary: "A data source", Tag: tag,
@@ -395,10 +495,10 @@ func (s *Server) dataSourceRoutes() {
 		if err != nil {
 			return nil, err
 		}
-		return dataSourceOf(v), nil
+		return s.dataSourceObject(r.Context(), v)
 	})
 
-	s.Handle(Op{Method: "PUT", Path: "/dataSource/{dataSourceId}", Summary: "Change a data source's name, descriptions or SQL names",
+	s.Handle(Op{Method: "PUT", Path: "/dataSource/{dataSourceId}", Summary: "Change a data source's name, descriptions, SQL names or catalog metadata; disable or restore it",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Body: dataSourceUpdateBody{}, Response: dataSourceJSON{}},
 		func(r *Request) (any, error) {
 			id, err := r.PathInt("dataSourceId")
@@ -411,21 +511,26 @@ func (s *Server) dataSourceRoutes() {
 			}
 			v, err := c.Update(r.Context(), r.P, id, catalog.Update{Name: b.Name, Description: b.Description,
 				Documentation: b.Documentation, SQLTableName: b.SQLTableName, SQLSchemaName: b.SQLSchemaName,
-				RecordFormat: b.RecordFormat, EventTime: b.EventTime})
+				RecordFormat: b.RecordFormat, EventTime: b.EventTime, CatalogMetadata: b.CatalogMetadata, Deleted: b.Deleted})
 			if err != nil {
 				return nil, err
 			}
-			return dataSourceOf(v), nil
+			return s.dataSourceObject(r.Context(), v)
 		})
 
-	s.Handle(Op{Method: "DELETE", Path: "/dataSource/{dataSourceId}", Summary: "Disable a data source; delete it on the second call",
-		Tag: tag, IntParams: []string{"dataSourceId"}, Response: catalog.V1DeleteResult{}}, func(r *Request) (any, error) {
-		id, err := r.PathInt("dataSourceId")
-		if err != nil {
-			return nil, err
-		}
-		return c.Delete(r.Context(), r.P, id)
-	})
+	s.Handle(Op{Method: "DELETE", Path: "/dataSource/{dataSourceId}", Summary: "Disable a data source; delete it with hardDelete",
+		Tag: tag, IntParams: []string{"dataSourceId"}, Query: dataSourceDeleteQuery{}, Response: catalog.V1DeleteResult{}},
+		func(r *Request) (any, error) {
+			id, err := r.PathInt("dataSourceId")
+			if err != nil {
+				return nil, err
+			}
+			var q dataSourceDeleteQuery
+			if err := r.Query(&q); err != nil {
+				return nil, err
+			}
+			return c.Delete(r.Context(), r.P, id, q.HardDelete)
+		})
 
 	s.Handle(Op{Method: "GET", Path: "/dataSource/{dataSourceId}/tags", Summary: "Tags of a data source and of its columns",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Response: dataSourceTagsJSON{}}, func(r *Request) (any, error) {

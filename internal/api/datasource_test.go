@@ -92,7 +92,7 @@ func TestDataSourceAPI(t *testing.T) {
 			t.Fatalf("by SQL table name: %+v", byTable)
 		}
 		env.Must(t, 404, readerKey, "GET", "/dataSource/999999", nil)
-		env.Must(t, 400, readerKey, "GET", "/dataSource/abc", nil)
+		env.Must(t, 404, readerKey, "GET", "/dataSource/abc", nil) // not a data source id: no such route
 
 		// Changes need an owner or GOVERNANCE.
 		env.Must(t, 403, readerKey, "PUT", fmt.Sprintf("/dataSource/%d", c.ID), map[string]any{"description": "x"})
@@ -200,15 +200,21 @@ func TestDataSourceAPI(t *testing.T) {
 			t.Fatalf("after bulk: %+v", g)
 		}
 
-		// Delete: disabled first, deleted on the second call.
+		// Delete: disabled (it reads deleted), and a second call changes
+		// nothing; hardDelete deletes it.
 		var del map[string]any
-		env.Admin(t, 200, "DELETE", fmt.Sprintf("/dataSource/%d", o.ID), nil).JSON(t, &del)
-		if del["disabled"] != true || del["hardDelete"] != false || del["success"] != true {
-			t.Fatalf("first delete: %v", del)
+		for range 2 {
+			env.Admin(t, 200, "DELETE", fmt.Sprintf("/dataSource/%d", o.ID), nil).JSON(t, &del)
+			if del["disabled"] != true || del["hardDelete"] != false || del["success"] != true {
+				t.Fatalf("delete: %v", del)
+			}
+			if g := env.Admin(t, 200, "GET", fmt.Sprintf("/dataSource/%d", o.ID), nil).Map(t); g["deleted"] != true {
+				t.Fatalf("a disabled data source must read deleted: %v", g["deleted"])
+			}
 		}
-		env.Admin(t, 200, "DELETE", fmt.Sprintf("/dataSource/%d", o.ID), nil).JSON(t, &del)
+		env.Admin(t, 200, "DELETE", fmt.Sprintf("/dataSource/%d?hardDelete=true", o.ID), nil).JSON(t, &del)
 		if del["disabled"] != false || del["hardDelete"] != true {
-			t.Fatalf("second delete: %v", del)
+			t.Fatalf("hard delete: %v", del)
 		}
 		env.Must(t, 404, admin, "GET", fmt.Sprintf("/dataSource/%d", o.ID), nil)
 		env.Must(t, 404, admin, "GET", fmt.Sprintf("/dataSource/%d/tags", o.ID), nil)

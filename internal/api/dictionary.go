@@ -8,14 +8,23 @@ import (
 )
 
 type dictionaryColumnJSON struct {
-	Name        string   `json:"name"`
-	DataType    string   `json:"dataType"`
-	RemoteType  *string  `json:"remoteType"`
-	Nullable    bool     `json:"nullable"`
-	PrimaryKey  bool     `json:"primaryKey"`
-	Description *string  `json:"description"`
-	IsNew       bool     `json:"isNew" doc:"the column appeared after registration (tagged New)"`
-	Tags        []string `json:"tags"`
+	Name        string          `json:"name"`
+	DataType    string          `json:"dataType"`
+	RemoteType  *string         `json:"remoteType"`
+	Nullable    bool            `json:"nullable"`
+	PrimaryKey  bool            `json:"primaryKey"`
+	Description *string         `json:"description"`
+	IsNew       bool            `json:"isNew" doc:"the column appeared after registration (tagged New)"`
+	Tags        []columnTagJSON `json:"tags"`
+}
+
+// columnTagJSON is a tag of a dictionary column, as the reference shows it.
+type columnTagJSON struct {
+	Name    string `json:"name"`
+	Source  string `json:"source"`
+	Context string `json:"context" doc:"who attached it: manual, v2 (a V2 document), sdd (discovery) or schemaMonitoring"`
+	AddedBy *int64 `json:"addedBy"`
+	Deleted bool   `json:"deleted"`
 }
 
 type dictionaryJSON struct {
@@ -32,9 +41,10 @@ func dictionaryOf(d *catalog.Dictionary) dictionaryJSON {
 		Types: []string{}, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	seen := map[string]bool{}
 	for i, c := range d.Columns {
-		tags := []string{}
+		tags := []columnTagJSON{}
 		for _, t := range d.Tags[c.Name] {
-			tags = append(tags, t.Tag.Name)
+			tags = append(tags, columnTagJSON{Name: t.Tag.Name, Source: t.Source, Context: t.Context, AddedBy: t.AddedBy,
+				Deleted: t.Tag.Deleted})
 		}
 		out.Metadata[i] = dictionaryColumnJSON{Name: c.Name, DataType: c.DataType, RemoteType: c.RemoteType, Nullable: c.Nullable,
 			PrimaryKey: c.PrimaryKey, Description: c.Description, IsNew: c.IsNew, Tags: tags}

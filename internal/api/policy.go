@@ -16,6 +16,7 @@ import (
 // GovernanceRoutes serves global and local policies, purposes, data source
 // access and the decision endpoints.
 func (s *Server) GovernanceRoutes(gov *governance.Service, acc *access.Service) {
+	s.policySummaries = gov.PolicySummaries
 	s.policyRoutes(gov)
 	s.policyV2Routes(gov)
 	s.purposeRoutes(gov)
@@ -132,6 +133,8 @@ type globalListQuery struct {
 	Scope      string `query:"scope" doc:"global (default) or local; local policies are not global policies, so local lists none"`
 	NameOnly   bool   `query:"nameOnly" doc:"answer [{name, id, type}] instead of whole policies"`
 	Templates  *bool  `query:"templates" doc:"true: templates only; false: no templates; absent: both"`
+	// IgnoreStaged is in the 2023 Swagger of this endpoint.
+	IgnoreStaged bool `query:"ignoreStaged" doc:"leave staged policies out"`
 }
 
 type policyNameJSON struct {
@@ -225,7 +228,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/policy/global", Summary: "List global policies", Tag: tag, Query: globalListQuery{},
-		Response: Page[policy.V1Policy]{}}, func(r *Request) (any, error) {
+		Response: []policy.V1Policy{}}, func(r *Request) (any, error) {
 		var q globalListQuery
 		if err := r.Query(&q); err != nil {
 			return nil, err
@@ -247,10 +250,9 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 			return nil, err
 		}
 		var views []*governance.PolicyView
-		total := 0
 		if q.Scope != "local" {
-			views, total, err = gov.ListPolicies(r.Context(), governance.PolicyFilter{SearchText: q.SearchText, Type: q.Type,
-				Templates: q.Templates, SortField: q.SortField, Descending: desc, Offset: q.Offset, Size: q.Size})
+			views, _, err = gov.ListPolicies(r.Context(), governance.PolicyFilter{SearchText: q.SearchText, Type: q.Type,
+				Templates: q.Templates, IgnoreStaged: q.IgnoreStaged, SortField: q.SortField, Descending: desc, Offset: q.Offset, Size: q.Size})
 			if err != nil {
 				return nil, err
 			}
@@ -266,7 +268,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 		for i, v := range views {
 			hits[i] = v.V1()
 		}
-		return Page[*policy.V1Policy]{Count: total, Hits: hits}, nil
+		return hits, nil
 	})
 
 	s.Handle(Op{Method: "GET", Path: "/policy/global/{policyId}", Summary: "One global policy (V1 object)", Tag: tag,
@@ -455,7 +457,7 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 		return diffJSON{Current: d.Current, Previous: d.Previous, HasChanges: d.HasChanges}, nil
 	})
 
-	s.Handle(Op{Method: "GET", Path: "/policy/handler/{dataSourceId}", Summary: "A data source's own policy (newest version) and its plan",
+	s.Handle(Op{Method: "GET", Path: "/policy/handler/{dataSourceId}", Summary: "A data source's own policy (newest version), the global rules in force, and its plan",
 		Tag: tag, IntParams: []string{"dataSourceId"}, Response: handlerJSON{}}, func(r *Request) (any, error) {
 		id, err := r.PathInt("dataSourceId")
 		if err != nil {
@@ -469,6 +471,15 @@ func (s *Server) policyRoutes(gov *governance.Service) {
 			return nil, err
 		}
 		out := handlerOf(h)
+		// The rules global policies apply are listed too, each with its
+		// global object, as the reference shows them.
+		entries, err := gov.DataSourcePolicies(r.Context(), id, true, false)
+		if err != nil {
+			return nil, err
+		}
+		if out.JSONPolicies, err = json.Marshal(entries); err != nil {
+			return nil, err
+		}
 		rules := gov.Rules(id)
 		out.Rules = &rules
 		return out, nil

@@ -169,7 +169,7 @@ func TestPurposeApproval(t *testing.T) {
 		w.do(ginaKey, 422, "PUT", path, map[string]any{"stagedPurposes": []any{"No Such Purpose"}}, nil)
 		w.do(ginaKey, 404, "POST", "/project/9999/purpose/1/approve", nil, nil)
 		w.do(ginaKey, 404, "POST", fmt.Sprintf("%s/purpose/9999/deny", path), nil, nil)
-		w.do(ginaKey, 400, "POST", path+"/purpose/x/approve", nil, nil)
+		w.do(ginaKey, 404, "POST", path+"/purpose/x/approve", nil, nil)
 		sides(pid, nil, []string{"Use Purposes"})
 		if w.count("activities") != before {
 			t.Fatal("a refused request wrote activity")

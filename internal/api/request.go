@@ -266,7 +266,7 @@ func setScalar(fv reflect.Value, s string) error {
 		}
 		fv.SetBool(b)
 	case reflect.Int, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := parseWhole(s)
 		if err != nil {
 			return fmt.Errorf("must be an integer, not %q", s)
 		}
@@ -281,6 +281,20 @@ func setScalar(fv reflect.Value, s string) error {
 		return fmt.Errorf("unsupported parameter type %s", fv.Type())
 	}
 	return nil
+}
+
+// parseWhole reads an integer, also when written as a decimal with a zero
+// fraction ("200.0"), as clients that keep every number as a float send
+// it. A fraction that is not zero ("1.5") is refused.
+func parseWhole(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	whole, frac, ok := strings.Cut(s, ".")
+	if !ok || whole == "" || frac == "" || strings.Trim(frac, "0") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(whole, 10, 64)
 }
 
 // ParseTime accepts RFC 3339 timestamps, dates, and epoch milliseconds.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"math"
@@ -24,6 +25,55 @@ type Status struct {
 	Value any
 }
 
+// Stream is a JSON response written as it is produced, for answers too
+// large to build in memory first. An error after the first byte cannot
+// become an error response: the connection is cut instead, so that the
+// client sees a broken answer rather than a short one it could trust.
+type Stream func(w *StreamWriter) error
+
+// StreamWriter writes the parts of a streamed JSON response, keeping the
+// first error.
+type StreamWriter struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+// streamBatch is how many items a streamed list renders at a time.
+const streamBatch = 500
+
+// Raw writes JSON text as is.
+func (s *StreamWriter) Raw(text string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(text)
+	}
+}
+
+// Value writes v as JSON.
+func (s *StreamWriter) Value(v any) {
+	if s.err == nil {
+		s.err = s.enc.Encode(v)
+	}
+}
+
+// Err is the first error met.
+func (s *StreamWriter) Err() error { return s.err }
+
+// sentWriter sets the JSON content type before the first byte and
+// remembers that the answer has started.
+type sentWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (s *sentWriter) Write(b []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	return s.w.Write(b)
+}
+
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
 	StatusCode int               `json:"statusCode"`
@@ -45,6 +95,23 @@ func (s *Server) writeValue(w http.ResponseWriter, r *http.Request, v any) {
 		_, _ = w.Write(out.Body)
 	case Status:
 		writeJSON(w, out.Code, out.Value)
+	case Stream:
+		sent := &sentWriter{w: w}
+		bw := bufio.NewWriterSize(sent, 64<<10)
+		sw := &StreamWriter{w: bw, enc: json.NewEncoder(bw)}
+		sw.enc.SetEscapeHTML(false)
+		err := out(sw)
+		if err != nil && !sent.started {
+			s.writeError(w, r, err) // nothing was sent: an ordinary error answer
+			return
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			s.opts.Logger.Error("streamed response failed", "requestId", w.Header().Get("X-Request-Id"), "error", err)
+			panic(http.ErrAbortHandler)
+		}
 	default:
 		writeJSON(w, http.StatusOK, v)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/custosdata/custos/internal/catalog/discovery"
 	"github.com/custosdata/custos/internal/enforce"
 	"github.com/custosdata/custos/internal/errs"
+	"github.com/custosdata/custos/internal/governance"
 	"github.com/custosdata/custos/internal/identity"
 	"github.com/custosdata/custos/internal/jobs"
 	"github.com/custosdata/custos/internal/store"
@@ -62,6 +64,9 @@ type Server struct {
 	// purposeProjects gives the projects using each purpose, once projects
 	// are served.
 	purposeProjects func(ctx context.Context, purposeIDs []int64) (map[int64][]int64, error)
+	// policySummaries tells data source objects which policies are in
+	// force, once governance is served.
+	policySummaries func(ctx context.Context, dataSourceIDs []int64) (map[int64]*governance.PolicySummary, error)
 }
 
 // Op describes one route: how it is documented and guarded.
@@ -102,7 +107,10 @@ func New(svc Services, opts Options) *Server {
 		s.writeError(w, r, errs.NotFoundf("no route %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &errs.Error{Kind: errs.BadRequest, Message: "method " + r.Method + " is not allowed on " + r.URL.Path})
+		allowed := s.allowed(r)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, r, &errs.Error{Kind: errs.MethodNotAllowed,
+			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allowed, ", ")})
 	})
 	s.router = r
 	s.healthRoutes()
@@ -124,13 +132,34 @@ func (s *Server) AuditFallbacks() int64 { return s.auditFallbacks.Load() }
 // Logger is the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.opts.Logger }
 
-// Handle registers a route.
+// Handle registers a route. Numeric path parameters (IntParams) match
+// digits only, so that a path such as /dataSource/blobHandlerTypes is never
+// taken for a data source id.
 func (s *Server) Handle(op Op, h Handler) {
 	o := op
 	s.ops = append(s.ops, &o)
-	s.router.Method(o.Method, o.Path, http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+	pattern := o.Path
+	for _, name := range o.IntParams {
+		pattern = strings.Replace(pattern, "{"+name+"}", "{"+name+":[0-9]+}", 1)
+	}
+	s.router.Method(o.Method, pattern, http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		s.serve(w, hr, &o, h)
 	}))
+}
+
+// allowed lists the methods served on the path of r.
+func (s *Server) allowed(r *http.Request) []string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if s.router.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) serve(w http.ResponseWriter, hr *http.Request, op *Op, h Handler) {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,9 @@ type View struct {
 	Tags         []*store.ModelTag // tags of the data source itself
 	Framework    string            // the identification framework applied, "" for the global one
 	Subscription string            // the caller's relation: owner, expert, subscribed, pending, ingest or not_subscribed
+	// CatalogMetadata is what an external catalog keeps about the data
+	// source, as sent; nil when none.
+	CatalogMetadata store.JSON
 }
 
 // Verified reports whether custos reached the data source's database.
@@ -55,9 +59,24 @@ func (v *View) HealthMessage() string {
 	return "the connection has not been checked yet"
 }
 
+// viewBatch bounds the data sources completed at once, so that the lists
+// of ids in the lookups stay statements both stores run.
+const viewBatch = 1000
+
 // views completes data sources for the API: connections, tags, frameworks
 // and the caller's relation.
 func (s *Service) views(ctx context.Context, q *store.Queries, p *auth.Principal, list []*store.DataSource) ([]*View, error) {
+	if len(list) > viewBatch {
+		out := make([]*View, 0, len(list))
+		for start := 0; start < len(list); start += viewBatch {
+			vs, err := s.views(ctx, q, p, list[start:min(start+viewBatch, len(list))])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vs...)
+		}
+		return out, nil
+	}
 	out := make([]*View, len(list))
 	if len(list) == 0 {
 		return out, nil
@@ -91,6 +110,10 @@ func (s *Service) views(ctx context.Context, q *store.Queries, p *auth.Principal
 	if err != nil {
 		return nil, err
 	}
+	catalogMetadata, err := q.CatalogMetadataOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var groups map[int64]bool
 	if p != nil && p.UserID != 0 {
 		gs, err := q.GroupsOfUsers(ctx, p.UserID)
@@ -104,7 +127,8 @@ func (s *Service) views(ctx context.Context, q *store.Queries, p *auth.Principal
 	}
 	rank := map[string]int{store.AccessOwner: 5, store.AccessExpert: 4, store.AccessSubscribed: 3, "ingest": 2, store.AccessPending: 1}
 	for i, d := range list {
-		v := &View{DS: d, Tags: tagsOf[idString(d.ID)], Subscription: store.AccessNotSubscribed}
+		v := &View{DS: d, Tags: tagsOf[idString(d.ID)], Subscription: store.AccessNotSubscribed,
+			CatalogMetadata: catalogMetadata[d.ID]}
 		if d.ConnectionID != nil {
 			v.Conn = conns[*d.ConnectionID]
 		}
@@ -218,6 +242,11 @@ type Update struct {
 	SQLSchemaName *string
 	RecordFormat  *string
 	EventTime     *string
+	// CatalogMetadata replaces the catalogMetadata when not nil; JSON null
+	// removes it.
+	CatalogMetadata json.RawMessage
+	// Deleted disables (true) or restores (false) the data source.
+	Deleted *bool
 }
 
 // Update changes a data source's name, descriptions and SQL names.
@@ -244,11 +273,15 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Up
 			l.Add("description", errs.CodeInvalid, "description and documentation are limited to %d bytes", maxText)
 		}
 	}
+	catalogMetadata, err := catalogMetadataOf(in.CatalogMetadata)
+	if err != nil {
+		l = append(l, errs.As(err).Fields...)
+	}
 	if err := l.Err(); err != nil {
 		return nil, err
 	}
 	var d *store.DataSource
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		q := &tx.Queries
 		var err error
 		if d, err = s.visibleForUpdate(ctx, q, p, id); err != nil {
@@ -292,11 +325,26 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id int64, in Up
 			}
 			return err
 		}
+		if in.CatalogMetadata != nil {
+			if err := q.SetCatalogMetadata(ctx, id, catalogMetadata); err != nil {
+				return err
+			}
+		}
 		if err := q.AppendChange(ctx, ChangeUpdated, ModelDataSource, idString(id)); err != nil {
 			return err
 		}
-		return audit.Write(ctx, q, audit.Event{Type: "dataSourceUpdate", Success: true, TargetType: ModelDataSource,
-			TargetID: idString(id), DataSourceID: &id, DataSourceName: d.Name})
+		if err := audit.Write(ctx, q, audit.Event{Type: "dataSourceUpdate", Success: true, TargetType: ModelDataSource,
+			TargetID: idString(id), DataSourceID: &id, DataSourceName: d.Name}); err != nil {
+			return err
+		}
+		switch {
+		case in.Deleted == nil:
+		case *in.Deleted:
+			return s.remove(ctx, q, nil, d, false, store.DisabledByUser, d.UpdatedAt)
+		default:
+			return restore(ctx, q, d, d.UpdatedAt)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -315,20 +363,22 @@ type V1DeleteResult struct {
 	HandlerDeleteErrorMessage *string `json:"handlerDeleteErrorMessage"`
 }
 
-// Delete disables a data source on the first call and deletes it on the
-// second. A deleted table of a connection that registers every table is
-// remembered, so that schema monitoring does not register it again.
-func (s *Service) Delete(ctx context.Context, p *auth.Principal, id int64) (*V1DeleteResult, error) {
+// Delete disables a data source, or deletes it when hard. Disabling one
+// that is disabled changes nothing, so that a script repeating a DELETE
+// never destroys what it meant to disable. A deleted table of a connection
+// that registers every table is remembered, so that schema monitoring does
+// not register it again.
+func (s *Service) Delete(ctx context.Context, p *auth.Principal, id int64, hard bool) (*V1DeleteResult, error) {
 	var res *V1DeleteResult
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		res, err = s.deleteOne(ctx, &tx.Queries, p, id, store.Now())
+		res, err = s.deleteOne(ctx, &tx.Queries, p, id, hard, store.Now())
 		return err
 	})
 	return res, err
 }
 
-func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Principal, id int64, now time.Time) (*V1DeleteResult, error) {
+func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Principal, id int64, hard bool, now time.Time) (*V1DeleteResult, error) {
 	d, err := s.visibleForUpdate(ctx, q, p, id)
 	if err != nil {
 		return nil, err
@@ -336,7 +386,15 @@ func (s *Service) deleteOne(ctx context.Context, q *store.Queries, p *auth.Princ
 	if err := MayChange(ctx, q, p, d); err != nil {
 		return nil, err
 	}
-	hard := d.Status == store.DataSourceDisabled
+	if !hard && d.Status == store.DataSourceDisabled {
+		// Nothing changes; the request is recorded all the same.
+		if err := audit.Write(ctx, q, audit.Event{Type: "dataSourceDisable", Success: true, TargetType: ModelDataSource,
+			TargetID: idString(d.ID), DataSourceID: &d.ID, DataSourceName: d.Name,
+			Details: map[string]any{"hardDelete": false, "alreadyDisabled": true}}); err != nil {
+			return nil, err
+		}
+		return &V1DeleteResult{Success: true, ID: d.ID, SchemaEvolutionID: d.ConnectionID, Name: d.Name, Disabled: true}, nil
+	}
 	var conn *store.Connection
 	if d.ConnectionID != nil {
 		if hard {
@@ -444,22 +502,11 @@ func (s *Service) Bulk(ctx context.Context, p *auth.Principal, typ string, ids [
 					return err
 				}
 			case "restore":
-				if d.Status != store.DataSourceDisabled {
-					continue
-				}
-				d.Status, d.DisabledAt, d.DisabledReason, d.UpdatedAt = store.DataSourceEnabled, nil, nil, now
-				if err := q.UpdateDataSource(ctx, d); err != nil {
-					return err
-				}
-				if err := q.AppendChange(ctx, ChangeEnabled, ModelDataSource, idString(id)); err != nil {
-					return err
-				}
-				if err := audit.Write(ctx, q, audit.Event{Type: "dataSourceRestore", Success: true, TargetType: ModelDataSource,
-					TargetID: idString(id), DataSourceID: &id, DataSourceName: d.Name}); err != nil {
+				if err := restore(ctx, q, d, now); err != nil {
 					return err
 				}
 			case "delete":
-				if _, err := s.deleteOne(ctx, q, p, id, now); err != nil {
+				if _, err := s.deleteOne(ctx, q, p, id, d.Status == store.DataSourceDisabled, now); err != nil {
 					return err
 				}
 			case "tags":
@@ -741,4 +788,50 @@ func sortedIDs[V any](m map[int64]V) []int64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// restore enables a disabled data source; an enabled one is left alone.
+func restore(ctx context.Context, q *store.Queries, d *store.DataSource, now time.Time) error {
+	if d.Status != store.DataSourceDisabled {
+		return nil
+	}
+	id := d.ID
+	d.Status, d.DisabledAt, d.DisabledReason, d.UpdatedAt = store.DataSourceEnabled, nil, nil, now
+	if err := q.UpdateDataSource(ctx, d); err != nil {
+		return err
+	}
+	if err := q.AppendChange(ctx, ChangeEnabled, ModelDataSource, idString(id)); err != nil {
+		return err
+	}
+	return audit.Write(ctx, q, audit.Event{Type: "dataSourceRestore", Success: true, TargetType: ModelDataSource,
+		TargetID: idString(id), DataSourceID: &id, DataSourceName: d.Name})
+}
+
+// maxCatalogMetadata bounds a catalogMetadata document.
+const maxCatalogMetadata = 64 << 10
+
+// catalogMetadataOf checks a catalogMetadata value: an object naming its
+// provider (the 2023 Swagger requires provider), or null to remove it.
+func catalogMetadataOf(raw json.RawMessage) (store.JSON, error) {
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, errs.Field("catalogMetadata", errs.CodeType, "catalogMetadata must be an object (or null to remove it)")
+	}
+	if p, ok := m["provider"].(string); !ok || strings.TrimSpace(p) == "" {
+		return nil, errs.Field("catalogMetadata.provider", errs.CodeRequired, "catalogMetadata.provider must name the external catalog")
+	}
+	if len(raw) > maxCatalogMetadata {
+		return nil, errs.Field("catalogMetadata", errs.CodeInvalid, "catalogMetadata is limited to %d bytes", maxCatalogMetadata)
+	}
+	if err := checkText("catalogMetadata", m); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, err
+	}
+	return store.JSON(b.Bytes()), nil
 }

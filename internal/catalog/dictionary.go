@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/custosdata/custos/internal/auth"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/store"
+	"github.com/custosdata/custos/internal/tags"
 )
 
 // Dictionary is a data source's columns with their tags.
@@ -29,6 +31,31 @@ type DictionaryColumn struct {
 	Nullable    *bool   `json:"nullable,omitempty"`
 	PrimaryKey  bool    `json:"primaryKey,omitempty"`
 	Description *string `json:"description,omitempty"`
+	// Tags, when given, are the column's tags attached by hand: those
+	// listed are attached, those attached by hand and not listed are
+	// detached. Tags discovery or a V2 document attached stay.
+	Tags *[]DictionaryTag `json:"tags,omitempty"`
+}
+
+// DictionaryTag is a column tag of a dictionary payload: a name, or an
+// object with one as dictionaries answer them.
+type DictionaryTag struct {
+	Name string `json:"name"`
+}
+
+// UnmarshalJSON accepts "name" and {"name": "name", ...}.
+func (t *DictionaryTag) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &t.Name)
+	}
+	var obj struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	t.Name = obj.Name
+	return nil
 }
 
 // Dictionary returns a data source's dictionary.
@@ -107,6 +134,13 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 		if strings.TrimSpace(c.DataType) == "" {
 			l.Add(at+".dataType", errs.CodeRequired, "%s.dataType is required", at)
 		}
+		if c.Tags != nil {
+			for j, t := range *c.Tags {
+				if err := tags.ValidName(t.Name); err != nil {
+					l.Add(fmt.Sprintf("%s.tags[%d].name", at, j), errs.CodeInvalid, "%v", err)
+				}
+			}
+		}
 		nullable := c.Nullable == nil || *c.Nullable
 		want = append(want, store.Column{Name: c.Name, Position: int64(i + 1), DataType: c.DataType,
 			RemoteType: optional(c.RemoteType), Nullable: nullable, PrimaryKey: c.PrimaryKey, Description: c.Description})
@@ -148,6 +182,9 @@ func (s *Service) SetDictionary(ctx context.Context, p *auth.Principal, id int64
 			diff.add[i].CreatedAt, diff.add[i].UpdatedAt = now, now
 		}
 		if err := q.InsertColumns(ctx, id, diff.add); err != nil {
+			return err
+		}
+		if err := setColumnTags(ctx, q, p, id, cols, now); err != nil {
 			return err
 		}
 		d.ColumnsFixed, d.UpdatedAt = true, now
@@ -203,4 +240,66 @@ func (s *Service) DeleteDictionary(ctx context.Context, p *auth.Principal, id in
 // SearchColumns returns distinct column names containing searchText.
 func (s *Service) SearchColumns(ctx context.Context, p *auth.Principal, searchText string, limit int) ([]string, error) {
 	return s.db.ColumnNames(ctx, searchText, limit)
+}
+
+// setColumnTags makes the hand-attached tags of each column that lists
+// tags exactly the ones listed; every tag must exist.
+func setColumnTags(ctx context.Context, q *store.Queries, p *auth.Principal, id int64, cols []DictionaryColumn, now time.Time) error {
+	var names []string
+	for _, c := range cols {
+		if c.Tags != nil {
+			for _, t := range *c.Tags {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	known, err := q.TagsByName(ctx, names)
+	if err != nil {
+		return err
+	}
+	var l errs.List
+	for i, c := range cols {
+		if c.Tags == nil {
+			continue
+		}
+		for j, t := range *c.Tags {
+			if k := known[t.Name]; k == nil || k.Deleted {
+				l.Add(fmt.Sprintf("metadata[%d].tags[%d].name", i, j), errs.CodeNotFound, "tag %q does not exist; create it with POST /tag first", t.Name)
+			}
+		}
+	}
+	if err := l.Err(); err != nil {
+		return err
+	}
+	current, err := q.ColumnTagsOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, c := range cols {
+		if c.Tags == nil {
+			continue
+		}
+		model := store.ColumnModelID(id, c.Name)
+		listed := map[string]bool{}
+		var add []string
+		for _, t := range *c.Tags {
+			if !listed[t.Name] {
+				listed[t.Name] = true
+				add = append(add, t.Name)
+			}
+		}
+		var drop []string
+		for _, m := range current[model] {
+			if m.Context == "manual" && !listed[m.Tag.Name] {
+				drop = append(drop, m.Tag.Name)
+			}
+		}
+		if err := attach(ctx, q, ModelColumn, model, add, known, "manual", &p.UserID, now); err != nil {
+			return err
+		}
+		if err := detach(ctx, q, ModelColumn, model, drop); err != nil {
+			return err
+		}
+	}
+	return nil
 }

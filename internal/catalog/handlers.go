@@ -294,6 +294,12 @@ func (s *Service) RegisterHandler(ctx context.Context, p *auth.Principal, tech T
 	if err := l.Err(); err != nil {
 		return nil, err
 	}
+	live := connector.Live(tech.Handler)
+	if live {
+		if err := s.readTargets(ctx, conn, fields[0], targets); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := store.ToJSON(withoutSecrets(conn))
 	if err != nil {
 		return nil, err
@@ -304,14 +310,17 @@ func (s *Service) RegisterHandler(ctx context.Context, p *auth.Principal, tech T
 	}
 	reg := v1Registration{key: "v1/" + tech.DBMS + "/" + conn.ConnectionString(), technology: tech.Handler, conn: conn,
 		config: cfg, secret: sealed, connectionString: conn.ConnectionString(), targets: targets, metadata: metadata,
-		classify: classify}
+		classify: classify, verified: live}
 	created, err := s.registerV1(ctx, p, reg)
 	if err != nil {
 		return nil, err
 	}
-	return &HandlerResult{ConnectionString: conn.ConnectionString(), DataSources: created, Warnings: []string{
-		fmt.Sprintf("custos does not connect to %s: the connection is validated and stored but not verified, "+
-			"and the data sources have only the columns listed", tech.Handler)}}, nil
+	warnings := []string{}
+	if !live {
+		warnings = append(warnings, fmt.Sprintf("custos does not connect to %s: the connection is validated and stored but not verified, "+
+			"and the data sources have only the columns listed", tech.Handler))
+	}
+	return &HandlerResult{ConnectionString: conn.ConnectionString(), DataSources: created, Warnings: warnings}, nil
 }
 
 // v1Registration is a set of data sources a V1 handler adds to the
@@ -326,6 +335,7 @@ type v1Registration struct {
 	targets          []*target
 	metadata         map[string]store.JSON
 	classify         map[string]bool
+	verified         bool // custos read the tables from the database
 }
 
 // registerV1 adds or updates the data sources of a V1 registration, keeping
@@ -368,7 +378,7 @@ func (s *Service) registerV1(ctx context.Context, p *auth.Principal, reg v1Regis
 			}
 			c.Port = ptr(int64(port))
 		}
-		c.Verified, c.SchemaMonitoring, c.UpdatedAt = false, false, now
+		c.Verified, c.SchemaMonitoring, c.UpdatedAt = reg.verified, false, now
 		if c.ID == 0 {
 			err = q.CreateConnection(ctx, c)
 		} else {

@@ -137,8 +137,8 @@ func TestReconcileKeepsATableDeletedWhileReading(t *testing.T) {
 			return
 		}
 		deleted = true
-		for range 2 { // disable, then delete
-			if _, err := s.Delete(ctx, admin, b.ID); err != nil {
+		for _, hard := range []bool{false, true} { // disable, then delete
+			if _, err := s.Delete(ctx, admin, b.ID, hard); err != nil {
 				t.Error(err)
 			}
 		}
@@ -198,8 +198,8 @@ func TestSaveKeepsATableDeletedWhilePosting(t *testing.T) {
 			return
 		}
 		deleted = true
-		for range 2 {
-			if _, err := s.Delete(ctx, admin, b.ID); err != nil {
+		for _, hard := range []bool{false, true} {
+			if _, err := s.Delete(ctx, admin, b.ID, hard); err != nil {
 				t.Error(err)
 			}
 		}

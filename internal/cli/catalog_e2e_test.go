@@ -76,6 +76,22 @@ sources:
 		t.Fatalf("classifier search: %s", search)
 	}
 
+	// The reference's `immuta api` examples of schema monitoring, with -d
+	// fields and with a JSON body.
+	for _, args := range [][]string{{"-d", "table=customers", "-d", "database=" + strings.TrimPrefix(u.Path, "/")},
+		{"--body", `{"table": "customers", "database": "` + strings.TrimPrefix(u.Path, "/") + `"}`}} {
+		out := c.ok(append([]string{"api", "dataSource/detectRemoteChanges", "-X", "PUT"}, args...)...)
+		if !strings.Contains(out, `"bulkId":`) || !strings.Contains(out, `"schemaDetection":{"jobs":["`) {
+			t.Fatalf("detectRemoteChanges %v: %s", args, out)
+		}
+	}
+	keys := c.ok("datasource", "list", "keys", "-v")
+	if !strings.HasPrefix(keys, "[\n  {\n    \"connectionKey\": \"shop\",\n") {
+		t.Fatalf("list keys -v: %q", keys)
+	}
+	c.fails(2, `Error: unknown command "bogus" for "custos datasource list"`, "datasource", "list", "bogus")
+	c.fails(2, "Error: custos datasource rename needs <new connection key>", "datasource", "rename", "old")
+
 	check(t, c.ok("datasource", "rename", "shop", "shop-main"), `{"oldConnectionKey":"shop","newConnectionKey":"shop-main"}`+"\n")
 	check(t, c.ok("datasource", "delete", "shop-main", "--dryRun"), `{"dryRun":true,"deleting":["Shop Customers","Shop Orders"]}`+"\n")
 	check(t, c.ok("datasource", "delete", "shop-main"), `{"dryRun":false,"deleting":["Shop Customers","Shop Orders"]}`+"\n")

@@ -5,122 +5,119 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custosdata/custos/internal/server/servertest"
 )
 
-const clonedDataSource = `{"connectionKey":"my-databricks","connection":{"hostname":"your.databricks.hostname.com","port":443,"ssl":true,
-	"database":"tpc","username":"token","httpPath":"sql/protocolv1/o/0/11101101","handler":"Databricks"},
-	"nameTemplate":{"dataSourceFormat":"Databricks <Tablename>"},"sources":[{"table":"crime_data","schema":"data"}]}`
-
-const clonedImpala = `{"connectionKey":"cdh-impala","connection":{"hostname":"impala.example.com","port":21050,"ssl":true,
-	"database":"default","handler":"Apache Impala","authenticationMethod":"kerberos","username":"usera",
-	"userFiles":[{"keyName":"TrustedCerts","userFilename":"tls-ca-bundle.pem"}]}}`
+// fillTenant gives a real server what the reference's clone example holds:
+// a Databricks connection (token in the password), a Snowflake one
+// authenticating with a key file, a policy, a project and two purposes.
+func fillTenant(t *testing.T, env *servertest.Env) {
+	t.Helper()
+	env.Admin(t, 200, "POST", "/api/v2/data?wait=-1", map[string]any{"connectionKey": "my-databricks",
+		"connection": map[string]any{"hostname": "your.databricks.hostname.com", "port": 443, "ssl": true, "database": "tpc",
+			"username": "token", "password": "dapi-secret", "httpPath": "sql/protocolv1/o/0/11101101", "handler": "Databricks"},
+		"nameTemplate": map[string]any{"dataSourceFormat": "Databricks <Tablename>"},
+		"sources":      []any{map[string]any{"table": "crime_data", "schema": "data", "columns": []any{map[string]any{"name": "id", "dataType": "integer"}}}}})
+	env.Admin(t, 200, "POST", "/api/v2/data?wait=-1", map[string]any{"connectionKey": "snow-keys",
+		"connection": map[string]any{"hostname": "acme.snowflakecomputing.com", "port": 443, "database": "SALES", "warehouse": "W",
+			"handler": "Snowflake", "authenticationMethod": "keyPair", "username": "svc",
+			"userFiles": []any{map[string]any{"keyName": "PRIV_KEY_FILE", "userFilename": "rsa_key.p8", "content": "TUlJQ2VUQ0NBZUtnQXdJQkFnSUJBREFO"}}},
+		"sources": []any{map[string]any{"table": "ORDERS", "schema": "PUBLIC", "columns": []any{map[string]any{"name": "ID", "dataType": "integer"}}}}})
+	env.Admin(t, 200, "POST", "/tag", map[string]any{"tags": []any{map[string]any{"name": "Discovered.Passport"}, map[string]any{"name": "Discovered.Country"}}})
+	env.Admin(t, 200, "POST", "/api/v2/policy", policyFile)
+	env.Admin(t, 200, "POST", "/api/v2/project", projectFile)
+	env.Admin(t, 200, "POST", "/api/v2/purpose", "name: Purpose Hierarchy\nacknowledgement: The root acknowledgement\n")
+	env.Admin(t, 200, "POST", "/api/v2/purpose", "name: Purpose Hierarchy.Child 1/2\nacknowledgement: Override\n")
+}
 
 func TestContractClone(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	fillTenant(t, env)
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	dir := filepath.Join(t.TempDir(), "tenant")
-	s.on(
-		expect{method: "GET", path: "/api/v2/data", answer: `[{"connectionKey":"my-databricks","connectionString":null,"dataSources":1},{"connectionKey":"cdh-impala","connectionString":null,"dataSources":0}]`},
-		expect{method: "GET", path: "/api/v2/data/my-databricks", answer: clonedDataSource},
-		expect{method: "GET", path: "/api/v2/data/cdh-impala", answer: clonedImpala},
-		expect{method: "GET", path: "/api/v2/policy", answer: `[` + policyJSON + `]`},
-		expect{method: "GET", path: "/api/v2/project", answer: `[` + projectJSON + `]`},
-		expect{method: "GET", path: "/api/v2/purpose", answer: `[{"name":"Purpose Hierarchy","acknowledgement":"The root acknowledgement"},{"name":"Purpose Hierarchy.Child 1/2","acknowledgement":"Override"}]`},
-	)
 	out := c.ok("clone", dir)
-	check(t, out, strings.Join([]string{
+	for _, line := range []string{
 		"Cloning all data sources...",
 		"Cloning: my-databricks to " + filepath.Join(dir, "datasource", "my-databricks.yaml"),
-		"Cloning: cdh-impala to " + filepath.Join(dir, "datasource", "cdh-impala.yaml"),
+		"Cloning: snow-keys to " + filepath.Join(dir, "datasource", "snow-keys.yaml"),
 		"Cloning all global policies...",
 		"Cloning: data conditional masking to " + filepath.Join(dir, "policy", "data conditional masking.yaml"),
 		"Cloning all projects...",
 		"Cloning: demo project to " + filepath.Join(dir, "project", "demo project.yaml"),
 		"Cloning all purposes...",
-		"Cloning: Purpose Hierarchy to " + filepath.Join(dir, "purpose", "Purpose Hierarchy.yaml"),
 		"Cloning: Purpose Hierarchy.Child 1/2 to " + filepath.Join(dir, "purpose", "Purpose Hierarchy.Child 1_2.yaml"),
-	}, "\n")+"\n")
-	s.done()
-
-	ds, _ := os.ReadFile(filepath.Join(dir, "datasource", "my-databricks.yaml"))
-	check(t, string(ds), `connectionKey: my-databricks
-connection:
-  hostname: your.databricks.hostname.com
-  port: 443
-  ssl: true
-  database: tpc
-  username: token
-  httpPath: sql/protocolv1/o/0/11101101
-  handler: Databricks
-  password: '{{EnvVar "MY_DATABRICKS_PASSWORD"}}'
-nameTemplate:
-  dataSourceFormat: Databricks <Tablename>
-sources:
-- table: crime_data
-  schema: data
-`)
-	impala, _ := os.ReadFile(filepath.Join(dir, "datasource", "cdh-impala.yaml"))
-	if !strings.Contains(string(impala), `content: '{{ReadFile "tls-ca-bundle.pem.b64"}}'`) || strings.Contains(string(impala), "password") {
-		t.Fatalf("kerberos connection with a user file:\n%s", impala)
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Fatalf("clone output lacks %q:\n%s", line, out)
+		}
 	}
 
-	// The cloned files save back: placeholders are resolved, and the body
-	// is the server's document with the secret filled in.
+	// Secrets never leave the server: the files name where to read them.
+	ds, _ := os.ReadFile(filepath.Join(dir, "datasource", "my-databricks.yaml"))
+	if !strings.Contains(string(ds), "connectionKey: my-databricks\n") || !strings.Contains(string(ds), `password: '{{EnvVar "MY_DATABRICKS_PASSWORD"}}'`) ||
+		strings.Contains(string(ds), "dapi-secret") || !strings.Contains(string(ds), "dataSourceFormat: Databricks <Tablename>") {
+		t.Fatalf("my-databricks.yaml:\n%s", ds)
+	}
+	keys, _ := os.ReadFile(filepath.Join(dir, "datasource", "snow-keys.yaml"))
+	if !strings.Contains(string(keys), `content: '{{ReadFile "rsa_key.p8.b64"}}'`) || strings.Contains(string(keys), "password") ||
+		strings.Contains(string(keys), "TUlJQ2") {
+		t.Fatalf("a key-file connection:\n%s", keys)
+	}
+
+	// The cloned files save back: placeholders are resolved, and nothing
+	// changes on the server.
 	c.env["MY_DATABRICKS_PASSWORD"] = "dapi-secret"
-	writeFile(t, filepath.Join(dir, "datasource"), "tls-ca-bundle.pem.b64", "TUlJQ2VUQ0NBZUtnQXdJQkFnSUJBREFO")
-	s.on(
-		expect{method: "POST", path: "/api/v2/data", body: strings.Replace(clonedDataSource, `"username":"token",`, `"username":"token","password":"dapi-secret",`, 1), answer: `{}`},
-		expect{method: "POST", path: "/api/v2/data", body: strings.Replace(clonedImpala, `"userFilename":"tls-ca-bundle.pem"`, `"userFilename":"tls-ca-bundle.pem","content":"TUlJQ2VUQ0NBZUtnQXdJQkFnSUJBREFO"`, 1), answer: `{}`},
-		expect{method: "POST", path: "/api/v2/policy", body: policyJSON, answer: `{}`},
-		expect{method: "POST", path: "/api/v2/project", body: projectJSON, answer: `{}`},
-		expect{method: "POST", path: "/api/v2/purpose", body: `{"name":"Purpose Hierarchy.Child 1/2","acknowledgement":"Override"}`, answer: `{}`},
-	)
-	c.ok("datasource", "save", filepath.Join(dir, "datasource", "my-databricks.yaml"))
-	c.ok("datasource", "save", filepath.Join(dir, "datasource", "cdh-impala.yaml"))
-	c.ok("policy", "save", filepath.Join(dir, "policy", "data conditional masking.yaml"))
-	c.ok("project", "save", filepath.Join(dir, "project", "demo project.yaml"))
-	c.ok("purpose", "save", filepath.Join(dir, "purpose", "Purpose Hierarchy.Child 1_2.yaml"))
-	s.done()
+	writeFile(t, filepath.Join(dir, "datasource"), "rsa_key.p8.b64", "TUlJQ2VUQ0NBZUtnQXdJQkFnSUJBREFO")
+	for _, f := range []struct{ kind, file, want string }{
+		{"datasource", "datasource/my-databricks.yaml", `"noChange":["Databricks Crime Data"]`},
+		{"datasource", "datasource/snow-keys.yaml", `"noChange":[`},
+		{"policy", "policy/data conditional masking.yaml", `"creating":false,"updating":true`},
+		{"project", "project/demo project.yaml", `"creating":false,"updating":true`},
+		{"purpose", "purpose/Purpose Hierarchy.Child 1_2.yaml", `"creating":false,"updating":true`},
+	} {
+		args := []string{f.kind, "save", filepath.Join(dir, f.file)}
+		if f.kind == "datasource" {
+			args = append(args, "--wait", "10")
+		}
+		if got := c.ok(args...); !strings.Contains(got, f.want) {
+			t.Fatalf("saving %s back: %s", f.file, got)
+		}
+	}
 
 	// A second clone needs --force; it overwrites what it writes.
 	c.fails(2, "Error: the output directory "+dir+" is not empty: use --force to overwrite files in it", "clone", dir)
-	s.on(
-		expect{method: "GET", path: "/api/v2/data", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/policy", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/project", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/purpose", answer: `[]`},
-	)
-	check(t, c.ok("clone", dir, "--force"), "Cloning all data sources...\nCloning all global policies...\nCloning all projects...\nCloning all purposes...\n")
-	s.done()
+	if again := c.ok("clone", dir, "--force"); again != out {
+		t.Fatalf("clone --force:\n%s\nwant\n%s", again, out)
+	}
 }
 
 // TestContractCloneKeepsServerTextLiteral: text from the server that looks
 // like a placeholder is saved back as the same text; it never reads the
 // environment or the files of the machine that saves it.
 func TestContractCloneKeepsServerTextLiteral(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	const description = `{{EnvVar "SECRET"}} {{ReadFile "/etc/hostname"}} {{ alone`
+	env.Admin(t, 200, "POST", "/api/v2/purpose", map[string]any{"name": "Sneaky", "description": description})
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	dir := filepath.Join(t.TempDir(), "tenant")
-	purpose := `{"name":"Sneaky","description":"{{EnvVar \"SECRET\"}} {{ReadFile \"/etc/hostname\"}} {{ alone"}`
-	s.on(
-		expect{method: "GET", path: "/api/v2/data", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/policy", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/project", answer: `[]`},
-		expect{method: "GET", path: "/api/v2/purpose", answer: `[` + purpose + `]`},
-	)
 	c.ok("clone", dir)
-	s.done()
 	c.env["SECRET"] = "hunter2"
-	s.on(expect{method: "POST", path: "/api/v2/purpose", body: purpose, answer: `{}`})
 	c.ok("purpose", "save", filepath.Join(dir, "purpose", "Sneaky.yaml"))
-	s.done()
+	var got struct {
+		Description string `json:"description"`
+	}
+	env.Admin(t, 200, "GET", "/api/v2/purpose/Sneaky", nil).JSON(t, &got)
+	if got.Description != description {
+		t.Fatalf("saved back as %q", got.Description)
+	}
 }
 
 // TestBadInputSendsNothing: each mistake is one clear line with the right
-// exit code, and the stand-in server sees no request at all.
+// exit code, and the server receives no request at all.
 func TestBadInputSendsNothing(t *testing.T) {
-	s := newContract(t)
-	c := s.cli()
+	env := servertest.New(t, servertest.SQLite)
+	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	dir := t.TempDir()
 	broken := writeFile(t, dir, "broken.yaml", "connectionKey: [unclosed\n")
 	policy := writeFile(t, dir, "policy.yaml", policyFile)
@@ -149,5 +146,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	c.fails(2, "Error: unknown flag: --dry-run", "policy", "save", policy, "--dry-run")
 	c.fails(2, `Error: unknown command "bogus" for "custos"`, "bogus")
 	c.fails(2, `Error: no completion for shell "tcsh": choose bash, zsh, fish or powershell`, "completion", "tcsh")
-	s.done()
+	if n := env.Requests(); n != 0 {
+		t.Fatalf("bad input sent %d requests", n)
+	}
 }

@@ -38,7 +38,7 @@ func TestConfigure(t *testing.T) {
 	c.fails(2, `Error: the server URL "ftp://x" must start with http:// or https://`, "configure", "--url", "ftp://x", "--api-key", "k")
 
 	out := c.ok("configure", "--url", env.URL+"/", "--api-key", servertest.AdminKey)
-	if out != "Updated the config at "+path+" (profile \"default\", user admin)\n" {
+	if out != "Updated the config at "+path+" (profile \"default\", server "+env.URL+", user admin)\n" {
 		t.Fatalf("configure: %q", out)
 	}
 	fi, err := os.Stat(path)

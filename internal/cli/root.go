@@ -13,6 +13,8 @@ import (
 
 	"github.com/custosdata/custos/internal/cli/admin"
 	"github.com/custosdata/custos/internal/cli/apicmd"
+	"github.com/custosdata/custos/internal/cli/apikey"
+	"github.com/custosdata/custos/internal/cli/attribute"
 	"github.com/custosdata/custos/internal/cli/auditcmd"
 	"github.com/custosdata/custos/internal/cli/clone"
 	"github.com/custosdata/custos/internal/cli/cmdutil"
@@ -20,10 +22,16 @@ import (
 	"github.com/custosdata/custos/internal/cli/configure"
 	"github.com/custosdata/custos/internal/cli/datasource"
 	"github.com/custosdata/custos/internal/cli/demo"
+	"github.com/custosdata/custos/internal/cli/group"
+	"github.com/custosdata/custos/internal/cli/integration"
 	"github.com/custosdata/custos/internal/cli/policy"
 	"github.com/custosdata/custos/internal/cli/project"
 	"github.com/custosdata/custos/internal/cli/purpose"
+	"github.com/custosdata/custos/internal/cli/request"
 	"github.com/custosdata/custos/internal/cli/sdd"
+	"github.com/custosdata/custos/internal/cli/tag"
+	"github.com/custosdata/custos/internal/cli/user"
+	"github.com/custosdata/custos/internal/cli/whoami"
 	"github.com/custosdata/custos/internal/version"
 )
 
@@ -58,7 +66,8 @@ func NewRootWith(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(newServeCmd(io), newVersionCmd(io),
 		configure.New(f), completion.New(f), apicmd.New(f), clone.New(f),
 		datasource.New(f), policy.New(f), project.New(f), purpose.New(f), sdd.New(f), auditcmd.New(f), demo.New(f),
-		admin.New(f))
+		admin.New(f), whoami.New(f), user.New(f), group.New(f), attribute.New(f), apikey.New(f), tag.New(f),
+		integration.New(f), request.New(f))
 	return root
 }
 

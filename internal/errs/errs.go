@@ -15,16 +15,17 @@ import (
 type Kind int
 
 const (
-	Internal     Kind = iota // a bug or an outage; the caller cannot fix it
-	BadRequest               // the request is malformed (not parseable, wrong id format)
-	Unauthorized             // no valid credentials
-	Forbidden                // valid credentials, missing permission
-	NotFound                 // the addressed resource does not exist
-	Conflict                 // the resource's state forbids the operation
-	Invalid                  // the payload parses but does not validate (422)
-	TooLarge                 // the request body exceeds the limit
-	Unavailable              // a dependency (database, remote platform) cannot be reached
-	TooMany                  // the caller must slow down; RetryAfter says for how long
+	Internal         Kind = iota // a bug or an outage; the caller cannot fix it
+	BadRequest                   // the request is malformed (not parseable, wrong id format)
+	Unauthorized                 // no valid credentials
+	Forbidden                    // valid credentials, missing permission
+	NotFound                     // the addressed resource does not exist
+	Conflict                     // the resource's state forbids the operation
+	Invalid                      // the payload parses but does not validate (422)
+	TooLarge                     // the request body exceeds the limit
+	Unavailable                  // a dependency (database, remote platform) cannot be reached
+	TooMany                      // the caller must slow down; RetryAfter says for how long
+	MethodNotAllowed             // the path exists but not with this method
 )
 
 // Validation codes used in FieldError.Code.
@@ -83,6 +84,8 @@ func (e *Error) Status() int {
 		return http.StatusRequestEntityTooLarge
 	case Unavailable:
 		return http.StatusServiceUnavailable
+	case MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case TooMany:
 		return http.StatusTooManyRequests
 	default:

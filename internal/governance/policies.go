@@ -31,14 +31,14 @@ type PolicyView struct {
 	CreatedByName       string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
-	// parents are the tags the policy names that have tags below them.
-	parents map[string]bool
+	// WithChildren are the tags the policy names that have tags below
+	// them (hasLeafNodes in V1 tag objects).
+	WithChildren map[string]bool
 }
 
 // V1 renders the policy as a V1 global policy object.
 func (v *PolicyView) V1() *policy.V1Policy {
-	o := v.Policy.ToV1()
-	o.SetLeafNodes(func(tag string) bool { return v.parents[tag] })
+	o := v.Policy.ToV1With(func(tag string) bool { return v.WithChildren[tag] })
 	o.ID, o.SystemGenerated, o.Deleted, o.ClonedFrom = v.ID, v.SystemGenerated, v.Deleted, v.ClonedFrom
 	if v.CreatedBy != nil {
 		o.CreatedBy = *v.CreatedBy
@@ -64,11 +64,14 @@ func (s *Service) views(ctx context.Context, q *store.Queries, sps []*storedPoli
 		return nil, err
 	}
 	out := make([]*PolicyView, 0, len(sps))
-	parents := map[string]bool{}
+	named := map[string]bool{}
 	for _, sp := range sps {
 		p, err := decodeStored(sp)
 		if err != nil {
 			return nil, err
+		}
+		for _, t := range p.References().Tags {
+			named[t] = true
 		}
 		v := &PolicyView{ID: sp.ID, Policy: p, SystemGenerated: sp.SystemGenerated, ClonedFrom: sp.ClonedFrom,
 			RecertifyRequiredAt: sp.RecertifyRequiredAt, CreatedBy: sp.CreatedBy, CreatedAt: sp.CreatedAt,
@@ -76,16 +79,14 @@ func (s *Service) views(ctx context.Context, q *store.Queries, sps []*storedPoli
 		if sp.CreatedBy != nil {
 			v.CreatedByName = names[*sp.CreatedBy]
 		}
-		v.parents = map[string]bool{}
-		for _, t := range p.ToV1().Tags() {
-			if _, seen := parents[t]; !seen {
-				if parents[t], err = q.HasTagChildren(ctx, t); err != nil {
-					return nil, err
-				}
-			}
-			v.parents[t] = parents[t]
-		}
 		out = append(out, v)
+	}
+	withChildren, err := q.TagsWithChildren(ctx, sortedKeys(named))
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		v.WithChildren = withChildren
 	}
 	return out, nil
 }
@@ -348,10 +349,12 @@ type PolicyFilter struct {
 	SearchText string // part of the name, any case
 	Type       string // data or subscription
 	Templates  *bool  // true: templates only; false: no templates
-	SortField  string // name or createdAt (default)
-	Descending bool
-	Offset     int
-	Size       int // 0: all
+	// IgnoreStaged leaves staged policies out.
+	IgnoreStaged bool
+	SortField    string // name or createdAt (default)
+	Descending   bool
+	Offset       int
+	Size         int // 0: all
 }
 
 // ListPolicies returns one page of global policies and their count.
@@ -366,6 +369,9 @@ func (s *Service) ListPolicies(ctx context.Context, f PolicyFilter) ([]*PolicyVi
 	}
 	if f.Templates != nil {
 		conds = append(conds, `template = `+a.Add(*f.Templates))
+	}
+	if f.IgnoreStaged {
+		conds = append(conds, `staged = `+a.Add(false))
 	}
 	where := store.Where(conds)
 	var total int

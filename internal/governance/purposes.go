@@ -645,14 +645,15 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// PurposeByID returns a purpose, with its sub-purposes when asked.
+// PurposeByID returns a live purpose, with its sub-purposes when asked. A
+// deleted purpose is not found: searches list it with includeDeleted.
 func (s *Service) PurposeByID(ctx context.Context, id int64, withSub bool) (*Purpose, error) {
 	ps, err := loadPurposes(ctx, &s.db.Queries)
 	if err != nil {
 		return nil, err
 	}
 	p := ps.byID(id)
-	if p == nil {
+	if p == nil || p.Deleted {
 		return nil, errs.NotFoundf("purpose %d does not exist", id)
 	}
 	if withSub {

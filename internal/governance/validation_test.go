@@ -171,9 +171,7 @@ actions: {type: approval, approvals: [{requiredPermission: OWNER}, {requiredPerm
 		f.unchanged("V1 types", 1, last)
 		// An update that fails leaves the policy as it was.
 		var before []policy.V1Policy
-		f.call(200, "GET", "/policy/global?nameOnly=false", nil, &struct {
-			Hits *[]policy.V1Policy `json:"hits"`
-		}{&before})
+		f.call(200, "GET", "/policy/global?nameOnly=false", nil, &before)
 		f.refused(422, "PUT", fmt.Sprintf("/policy/global/%d", before[0].ID), map[string]any{"name": "Existing", "type": "subscription",
 			"actions": []any{map[string]any{"type": "subscription", "subscriptionType": "policy",
 				"exceptions": map[string]any{"operator": "or", "conditions": []any{map[string]any{"type": "groups", "group": map[string]any{"name": "Ghosts"}}}}}}})

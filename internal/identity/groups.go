@@ -182,6 +182,19 @@ func (s *Service) Group(ctx context.Context, p *auth.Principal, id int64) (*Grou
 	return vs[0], nil
 }
 
+// GroupIn returns a group of an identity manager by its id or its name.
+func (s *Service) GroupIn(ctx context.Context, p *auth.Principal, iamid, ref string) (*GroupView, error) {
+	g, err := resolveGroup(ctx, &s.db.Queries, iamid, ref)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := groupViews(ctx, &s.db.Queries, []*store.Group{g})
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
 // SearchGroups searches groups.
 func (s *Service) SearchGroups(ctx context.Context, p *auth.Principal, f store.GroupFilter) ([]*GroupView, int, error) {
 	groups, total, err := s.db.SearchGroups(ctx, f)

@@ -45,51 +45,20 @@ type V1Circumstance struct {
 	EndDate     string           `json:"endDate,omitempty"`
 }
 
-// V1Tag is a tag reference in V1 payloads. HasLeafNodes says whether the
-// tag has tags below it (SetLeafNodes fills it; the engine knows no tags).
+// V1Tag is a tag reference in V1 payloads.
 type V1Tag struct {
-	Name         string `json:"name"`
-	DisplayName  string `json:"displayName,omitempty"`
-	HasLeafNodes bool   `json:"hasLeafNodes"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName,omitempty"`
+	// HasLeafNodes says that the tag has tags below it.
+	HasLeafNodes bool `json:"hasLeafNodes"`
 }
 
-// SetLeafNodes marks the tags of the policy's circumstances and masking
-// fields that have tags below them.
-func (v *V1Policy) SetLeafNodes(hasChildren func(tag string) bool) {
-	v.eachTag(func(t *V1Tag) { t.HasLeafNodes = hasChildren(t.Name) })
-}
+// TagTree says whether a tag has tags below it; the engine keeps no tag
+// hierarchy, so the caller who renders V1 objects supplies it.
+type TagTree func(name string) bool
 
-// Tags lists the tags of the policy's circumstances and masking fields.
-func (v *V1Policy) Tags() []string {
-	var out []string
-	v.eachTag(func(t *V1Tag) { out = append(out, t.Name) })
-	return out
-}
-
-func (v *V1Policy) eachTag(fn func(t *V1Tag)) {
-	for i := range v.Circumstances {
-		for _, t := range []*V1Tag{v.Circumstances[i].Tag, v.Circumstances[i].ColumnTag} {
-			if t != nil {
-				fn(t)
-			}
-		}
-	}
-	for _, a := range v.Actions {
-		act, ok := a.(v1Action)
-		if !ok {
-			continue
-		}
-		for _, r := range act.Rules {
-			cfg, _ := r.Config.(map[string]any)
-			fields, _ := cfg["fields"].([]any)
-			for i, f := range fields {
-				if t, ok := f.(V1Tag); ok {
-					fn(&t)
-					fields[i] = t
-				}
-			}
-		}
-	}
+func (t TagTree) ref(name string) *V1Tag {
+	return &V1Tag{Name: name, DisplayName: displayName(name), HasLeafNodes: t != nil && t(name)}
 }
 
 // V1Regex is a column-name regular expression in V1 payloads.
@@ -121,8 +90,13 @@ var v2ToV1Subscription = map[SubscriptionType]string{
 
 func displayName(tag string) string { return strings.ReplaceAll(tag, ".", " . ") }
 
-// ToV1 renders p as a V1 global policy object (without stored metadata).
-func (p *Policy) ToV1() *V1Policy {
+// ToV1 renders p as a V1 global policy object (without stored metadata);
+// its tag references say no tag has children.
+func (p *Policy) ToV1() *V1Policy { return p.ToV1With(nil) }
+
+// ToV1With renders p as a V1 global policy object, with tree telling which
+// tags it names have children.
+func (p *Policy) ToV1With(tree TagTree) *V1Policy {
 	v := &V1Policy{PolicyKey: p.PolicyKey, Name: p.Name, Type: p.Type, Template: p.Template, Staged: p.Staged,
 		Certification: p.Certification, Metadata: nil}
 	if len(v.Certification) == 0 {
@@ -143,9 +117,9 @@ func (p *Policy) ToV1() *V1Policy {
 			vc := V1Circumstance{Operator: op, Type: c.Type, Server: c.Server}
 			switch c.Type {
 			case CircTags:
-				vc.Tag = &V1Tag{Name: c.Tag, DisplayName: displayName(c.Tag)}
+				vc.Tag = tree.ref(c.Tag)
 			case CircColumnTags:
-				vc.ColumnTag = &V1Tag{Name: c.Tag, DisplayName: displayName(c.Tag)}
+				vc.ColumnTag = tree.ref(c.Tag)
 			case CircColumnRegex:
 				vc.ColumnRegex = &V1Regex{c.Regex, c.CaseInsensitive}
 			}
@@ -161,7 +135,7 @@ func (p *Policy) ToV1() *V1Policy {
 	if p.Subscription != nil {
 		v.Actions = []any{v1Sub(p.Subscription)}
 	} else {
-		v.Actions = v1DataActions(p.Data)
+		v.Actions = v1DataActions(p.Data, tree)
 	}
 	return v
 }
@@ -260,7 +234,7 @@ type v1MaskingConfig struct {
 	Metadata map[string]any `json:"metadata"`
 }
 
-func v1DataActions(acts []DataAction) []any {
+func v1DataActions(acts []DataAction, tree TagTree) []any {
 	out := []any{}
 	for _, a := range acts {
 		va := v1Action{}
@@ -269,7 +243,7 @@ func v1DataActions(acts []DataAction) []any {
 			va.Description = &d
 		}
 		for _, r := range a.Rules {
-			actionType, vr := v1RuleOf(r)
+			actionType, vr := v1RuleOf(r, tree)
 			if va.Type == "" {
 				va.Type = actionType
 			}
@@ -280,7 +254,7 @@ func v1DataActions(acts []DataAction) []any {
 	return out
 }
 
-func v1RuleOf(r Rule) (string, v1Rule) {
+func v1RuleOf(r Rule, tree TagTree) (string, v1Rule) {
 	vr := v1Rule{Exceptions: v1Cond(r.Exceptions), Inclusions: v1Cond(r.Inclusions)}
 	switch r.Type {
 	case RuleMasking:
@@ -289,7 +263,7 @@ func v1RuleOf(r Rule) (string, v1Rule) {
 		for i, f := range m.Fields {
 			switch f.Type {
 			case FieldColumnTags:
-				fields[i] = V1Tag{Name: f.ColumnTag, DisplayName: displayName(f.ColumnTag)}
+				fields[i] = tree.ref(f.ColumnTag)
 			case FieldColumn:
 				fields[i] = f.Column
 			default:
@@ -620,3 +594,7 @@ func (r *reader) ruleV1(o obj, actionType string, local bool) Rule {
 	}
 	return rule
 }
+
+// V1SubscriptionType is the V1 name of a subscription type: automatic,
+// approval, policy or manual.
+func V1SubscriptionType(t SubscriptionType) string { return v2ToV1Subscription[t] }

@@ -40,6 +40,10 @@ type Config struct {
 	// PasswordHashConcurrency bounds the password hashes (argon2id, 19 MiB
 	// each) computed at once; 0 means one per CPU.
 	PasswordHashConcurrency int `json:"passwordHashConcurrency"`
+	// TLSCert and TLSKey, both set, serve HTTPS (and HTTP/2) with this
+	// certificate and key (PEM files), loaded again when they change.
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
 	// AdminAPIKey, when set on first start, becomes the administrator's key
 	// instead of a generated one. Read from CUSTOS_ADMIN_API_KEY only.
 	AdminAPIKey string `json:"-"`
@@ -124,6 +128,8 @@ var Settings = func() []Setting {
 	addrA, addrS := integer(func(c *Config) *int { return &c.LoginAddressFailureLimit })
 	windowA, windowS := dur(func(c *Config) *time.Duration { return &c.LoginFailureWindow })
 	hashA, hashS := integer(func(c *Config) *int { return &c.PasswordHashConcurrency })
+	certA, certS := str(func(c *Config) *string { return &c.TLSCert })
+	keyA, keyS := str(func(c *Config) *string { return &c.TLSKey })
 	return []Setting{
 		setting("listen", "CUSTOS_LISTEN", "listen", "address to serve HTTP on", listenA, listenS),
 		setting("data-dir", "CUSTOS_DATA_DIR", "dataDir", "directory for the SQLite store and the encryption key", dataA, dataS),
@@ -138,6 +144,8 @@ var Settings = func() []Setting {
 		setting("login-address-failure-limit", "CUSTOS_LOGIN_ADDRESS_FAILURE_LIMIT", "loginAddressFailureLimit", "failed password logins a source address may make before it must wait (0: no limit)", addrA, addrS),
 		setting("login-failure-window", "CUSTOS_LOGIN_FAILURE_WINDOW", "loginFailureWindow", "time in which a spent login budget comes back whole", windowA, windowS),
 		setting("password-hash-concurrency", "CUSTOS_PASSWORD_HASH_CONCURRENCY", "passwordHashConcurrency", "password hashes computed at once (0: one per CPU)", hashA, hashS),
+		setting("tls-cert", "CUSTOS_TLS_CERT", "tlsCert", "PEM certificate (with its chain) to serve HTTPS with; reloaded when it changes", certA, certS),
+		setting("tls-key", "CUSTOS_TLS_KEY", "tlsKey", "PEM private key of --tls-cert", keyA, keyS),
 	}
 }()
 
@@ -229,6 +237,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		problems = append(problems, fmt.Sprintf("log level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, "HTTPS needs both a certificate and its key (--tls-cert and --tls-key)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Sprintf("log format must be text or json, not %q", c.LogFormat))

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -185,12 +186,23 @@ func (a *App) pruneTokens(ctx context.Context) {
 // seconds), and stops the background loops. ready, if not nil, receives the
 // listening address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	var cert *certificate
+	if a.Config.TLSCert != "" {
+		var err error
+		if cert, err = loadCertificate(a.Config.TLSCert, a.Config.TLSKey, a.Log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", a.Config.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.Config.Listen, err)
+		return listenError(a.Config.Listen, err)
 	}
 	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if cert != nil {
+		srv.TLSConfig, scheme = cert.tlsConfig(), "https"
+	}
 	stopBackground := a.Start()
 	done := make(chan struct{})
 	go func() {
@@ -203,11 +215,15 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		stopBackground()
 	}()
 	addr := ln.Addr().String()
-	a.Log.Info("custos is serving", "address", "http://"+addr, "store", string(a.DB.Backend()), "version", version.String())
+	a.Log.Info("custos is serving", "address", scheme+"://"+addr, "store", string(a.DB.Backend()), "version", version.String())
 	if ready != nil {
 		ready(addr)
 	}
-	err = srv.Serve(ln)
+	if cert != nil {
+		err = srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig; HTTP/2 is offered
+	} else {
+		err = srv.Serve(ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		<-done
 		return nil
@@ -240,6 +256,17 @@ func (a *App) Start() (stop func()) {
 // AddBackground registers a loop that runs while the server serves.
 func (a *App) AddBackground(loop func(ctx context.Context)) {
 	a.background = append(a.background, loop)
+}
+
+// listenError says which setting chose the address that cannot be used.
+func listenError(addr string, err error) error {
+	hint := ""
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint = "; another process listens there: stop it, or choose another address with --listen (CUSTOS_LISTEN)"
+	} else if errors.Is(err, syscall.EACCES) {
+		hint = "; ports below 1024 need privileges: choose another address with --listen (CUSTOS_LISTEN)"
+	}
+	return fmt.Errorf("cannot listen on %s (--listen): %w%s", addr, err, hint)
 }
 
 // URLFor returns the base URL for a listening address.

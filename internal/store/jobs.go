@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -179,11 +181,14 @@ func (q *Queries) FailJob(ctx context.Context, id, output string, now time.Time)
 
 // JobFilter narrows a job search.
 type JobFilter struct {
-	Type         string
-	State        string
-	CreatedBy    *int64 // only jobs this user created
-	TargetType   string
-	TargetID     string
+	Type       string
+	State      string
+	CreatedBy  *int64 // only jobs this user created
+	TargetType string
+	TargetID   string
+	// Targets, when not nil, keeps the jobs whose target is one of the
+	// ids listed under its type (none when it is empty).
+	Targets      map[string][]string
 	From, To     *time.Time
 	Offset, Size int
 }
@@ -206,6 +211,15 @@ func (q *Queries) SearchJobs(ctx context.Context, f JobFilter) ([]*Job, int, err
 	}
 	if f.TargetID != "" {
 		conds = append(conds, `target_id = `+a.Add(f.TargetID))
+	}
+	if f.Targets != nil {
+		alternatives := []string{"FALSE"}
+		for _, typ := range sortedKeys(f.Targets) {
+			if ids := f.Targets[typ]; len(ids) > 0 {
+				alternatives = append(alternatives, `(target_type = `+a.Add(typ)+` AND target_id IN `+List(&a, ids)+`)`)
+			}
+		}
+		conds = append(conds, `(`+strings.Join(alternatives, ` OR `)+`)`)
 	}
 	if f.From != nil {
 		conds = append(conds, `created_at >= `+a.Add(*f.From))
@@ -257,4 +271,15 @@ func (q *Queries) JobSummary(ctx context.Context, f JobFilter) (map[string]map[s
 		out[typ][state] = n
 	}
 	return out, rows.Err()
+}
+
+// sortedKeys lists a map's keys in order, so statements built from it are
+// the same each time.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

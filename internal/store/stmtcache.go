@@ -17,18 +17,30 @@ import (
 // every connection may be held by transactions waiting for the write lock of
 // the very transaction whose query asks, so neither that query nor the
 // cache's lock may wait for it.
+//
+// Closing waits for the statements being prepared: a preparation that
+// outlived the store would hold a connection past DB.Close, and closing
+// that connection later rewrites the SQLite files after the caller thinks
+// the store is gone (a test's temporary directory then cannot be removed).
 type stmtCache struct {
 	db      *sql.DB
 	mu      sync.RWMutex
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool // being prepared
 	closed  bool
+
+	preparing sync.WaitGroup     // background preparations in flight
+	ctx       context.Context    // cancelled by close, so preparations stop waiting
+	cancel    context.CancelFunc //
+	// beforePrepare, when set (by tests), runs before each preparation.
+	beforePrepare func()
 }
 
 const stmtCacheSize = 512
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, ctx: ctx, cancel: cancel}
 }
 
 // get returns the statement for query, or nil when it is not prepared yet
@@ -47,13 +59,18 @@ func (c *stmtCache) get(_ context.Context, query string) *sql.Stmt {
 		return st
 	}
 	c.pending[query] = true
+	c.preparing.Add(1)
 	go c.prepare(query)
 	return nil
 }
 
 // prepare prepares query for the cache; it holds no lock while it waits.
 func (c *stmtCache) prepare(query string) {
-	st, err := c.db.Prepare(query)
+	defer c.preparing.Done()
+	if c.beforePrepare != nil {
+		c.beforePrepare()
+	}
+	st, err := c.db.PrepareContext(c.ctx, query)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.pending, query)
@@ -67,10 +84,15 @@ func (c *stmtCache) prepare(query string) {
 	c.stmts[query] = st
 }
 
+// close closes the statements once no preparation is in flight.
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.preparing.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)

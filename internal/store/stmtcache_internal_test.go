@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,5 +33,48 @@ func TestStatementCacheFills(t *testing.T) {
 	// A query that does not parse is reported by the unprepared run and never cached.
 	if err := db.QueryRow(ctx, `SELECT FROM WHERE`).Scan(&n); err == nil {
 		t.Fatal("a malformed query must fail")
+	}
+}
+
+// Closing the store waits for the statements being prepared in the
+// background, so that no connection outlives Close: one that did would
+// rewrite the SQLite files after the caller removed them (the cause of a
+// test's "TempDir RemoveAll cleanup: directory not empty").
+func TestCloseWaitsForBackgroundPreparation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	db.stmts.beforePrepare = func() {
+		close(entered)
+		<-release
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE id > $1 AND id < $2`, 0, 10).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a statement was still being prepared", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "-wal") || strings.HasSuffix(e.Name(), "-shm") {
+			t.Fatalf("%s is left after Close: a connection is still open", e.Name())
+		}
 	}
 }

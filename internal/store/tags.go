@@ -116,14 +116,6 @@ func (q *Queries) TagDescendants(ctx context.Context, name string) ([]*Tag, erro
 		ORDER BY name`, TextLen(name)+1, name+"."))
 }
 
-// HasTagChildren reports whether live tags exist below name in the hierarchy.
-func (q *Queries) HasTagChildren(ctx context.Context, name string) (bool, error) {
-	var n int
-	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2`,
-		TextLen(name)+1, name+".").Scan(&n)
-	return n > 0, err
-}
-
 // DeletedTagsAt returns the deleted tags named name or below it.
 func (q *Queries) DeletedTagsAt(ctx context.Context, name string) ([]*Tag, error) {
 	return scanTags(q.Query(ctx, `SELECT `+tagColumns+` FROM tags WHERE deleted = TRUE AND (name = $1
@@ -272,4 +264,21 @@ func prefixed(prefix, columns string) string {
 		parts[i] = prefix + strings.TrimSpace(p)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// TagsWithChildren returns which of names have a live tag below them.
+func (q *Queries) TagsWithChildren(ctx context.Context, names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		var found bool
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tags WHERE deleted = FALSE AND SUBSTR(name, 1, $1) = $2)`,
+			TextLen(n)+1, n+".").Scan(&found)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out[n] = true
+		}
+	}
+	return out, nil
 }

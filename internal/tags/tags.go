@@ -180,8 +180,8 @@ type RootTag struct {
 }
 
 // Save creates tags (with any missing parents) and renames existing ones
-// (those given with an id). With a root tag, every tag must be below it and,
-// with DeleteHierarchy, the root's existing children that are not listed are
+// (those given with an id). With a root tag, which is created when missing,
+// every tag must be below it and, with DeleteHierarchy, the root's existing children that are not listed are
 // deleted. Nothing is written when any entry is invalid.
 func (s *Service) Save(ctx context.Context, p *auth.Principal, root *RootTag, in []TagInput) ([]*store.Tag, error) {
 	if err := p.Require(auth.Governance); err != nil {
@@ -218,10 +218,9 @@ func (s *Service) Save(ctx context.Context, p *auth.Principal, root *RootTag, in
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		now := store.Now()
 		if root != nil {
-			rt, err := tx.GetTagByName(ctx, root.Name)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && rt.Deleted) {
-				return errs.Field("rootTag.name", errs.CodeNotFound, "root tag %q does not exist", root.Name)
-			} else if err != nil {
+			// The root is created (or revived) when missing: the
+			// reference's {rootTag, tags} payload creates a hierarchy.
+			if _, err := s.ensure(ctx, tx, p, root.Name, now); err != nil {
 				return err
 			}
 			if root.DeleteHierarchy {

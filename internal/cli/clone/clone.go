@@ -256,8 +256,9 @@ func EnvName(connectionKey, secret string) string {
 }
 
 // AddPlaceholders puts placeholders where a connection needs a secret the
-// server did not return: the password (or the client secret of OAuth
-// machine-to-machine connections) and the content of user files.
+// server did not return: the password of methods that use one (or the
+// client secret of OAuth machine-to-machine connections) and the content of
+// user files.
 func AddPlaceholders(doc payload.Ordered) payload.Ordered {
 	key, _ := payload.Get(doc, "connectionKey")
 	connKey, _ := key.(string)
@@ -271,7 +272,9 @@ func AddPlaceholders(doc payload.Ordered) payload.Ordered {
 		if missing(conn, "clientSecret") {
 			conn = payload.Set(conn, "clientSecret", envVar(EnvName(connKey, "CLIENT_SECRET")))
 		}
-	case "kerberos":
+	case "kerberos", "kerberos authentication", "keypair", "keyfile", "auto", "no authentication", "oauthclientcredentials":
+		// these authenticate with a file, a ticket or the platform's own
+		// credentials: no password
 	default:
 		if _, hasUser := payload.Get(conn, "username"); hasUser && missing(conn, "password") {
 			conn = payload.Set(conn, "password", envVar(EnvName(connKey, "PASSWORD")))

@@ -36,9 +36,11 @@ func TestAddPlaceholders(t *testing.T) {
 			t.Errorf("%s:\n%s\nlacks %s", in, y, want)
 		}
 	}
-	doc, _ := payload.DecodeOrdered([]byte(`{"connectionKey":"k","connection":{"authenticationMethod":"kerberos","username":"u"}}`))
-	if y, _ := payload.ToYAML(AddPlaceholders(doc.(payload.Ordered))); strings.Contains(string(y), "{{") {
-		t.Errorf("kerberos needs no password:\n%s", y)
+	for _, method := range []string{"kerberos", "keyPair"} {
+		doc, _ := payload.DecodeOrdered([]byte(`{"connectionKey":"k","connection":{"authenticationMethod":"` + method + `","username":"u"}}`))
+		if y, _ := payload.ToYAML(AddPlaceholders(doc.(payload.Ordered))); strings.Contains(string(y), "{{") {
+			t.Errorf("%s needs no password:\n%s", method, y)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -122,14 +123,20 @@ func Resolve(path, profile string, getenv func(string) string) (Profile, error) 
 }
 
 // NormalizeURL checks a server URL and returns it without a trailing
-// slash; a bare host name gets https://.
+// slash. A bare host gets https://, except a loopback one (localhost,
+// 127.0.0.1, ::1), which gets http://: a server on the same machine is most
+// likely `custos serve` with its default plain HTTP.
 func NormalizeURL(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", errors.New("the server URL is empty")
 	}
 	if !strings.Contains(s, "://") {
-		s = "https://" + s
+		scheme := "https://"
+		if u, err := url.Parse("http://" + s); err == nil && loopback(u.Hostname()) {
+			scheme = "http://"
+		}
+		s = scheme + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -189,4 +196,13 @@ func Save(path, name string, p Profile) error {
 		return fmt.Errorf("write config file: %w", err)
 	}
 	return nil
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

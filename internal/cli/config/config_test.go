@@ -71,7 +71,10 @@ func TestLocatePrefersCustosThenImmuta(t *testing.T) {
 
 func TestNormalizeURL(t *testing.T) {
 	for in, want := range map[string]string{"https://a.b/": "https://a.b", "a.b:8443": "https://a.b:8443",
-		" http://127.0.0.1:8080 ": "http://127.0.0.1:8080", "https://a/prefix/": "https://a/prefix"} {
+		" http://127.0.0.1:8080 ": "http://127.0.0.1:8080", "https://a/prefix/": "https://a/prefix",
+		// A loopback server without a scheme is custos serve's plain HTTP.
+		"127.0.0.1:8080": "http://127.0.0.1:8080", "localhost:8080/": "http://localhost:8080", "[::1]:8080": "http://[::1]:8080",
+		"https://localhost:8443": "https://localhost:8443", "custos.example.com": "https://custos.example.com"} {
 		if got, err := NormalizeURL(in); err != nil || got != want {
 			t.Errorf("%q: %q %v", in, got, err)
 		}

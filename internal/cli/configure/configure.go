@@ -26,8 +26,10 @@ func New(f *cmdutil.Factory) *cobra.Command {
 ($HOME/.custoscfg.yaml unless --config says otherwise; profile "default" unless --profile does).
 
 On a terminal it asks for both; scripts pass --url and --api-key. The key is checked against the
-server before anything is written, and the file is kept readable by you alone (mode 0600).`,
+server before anything is written, and the file is kept readable by you alone (mode 0600). A URL
+without a scheme gets https://, or http:// when it names this machine (localhost, 127.0.0.1).`,
 		Example: `  custos configure
+  custos configure --url http://127.0.0.1:8080 --api-key "$KEY"
   custos configure --url https://custos.example.com --api-key "$KEY"
   custos configure --profile staging --url https://staging.example.com --api-key "$KEY"`,
 		Args: cmdutil.Args(),
@@ -84,6 +86,6 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, url, key string) error {
 	if err := config.Save(path, f.ProfileName(), config.Profile{Host: host, APIKey: key}); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(io.Out, "Updated the config at %s (profile %q, user %s)\n", path, f.ProfileName(), me.UserID)
+	_, err = fmt.Fprintf(io.Out, "Updated the config at %s (profile %q, server %s, user %s)\n", path, f.ProfileName(), host, me.UserID)
 	return err
 }

@@ -323,8 +323,10 @@ func (d *demo) discover() error {
 	}
 	var dict struct {
 		Metadata []struct {
-			Name string   `json:"name"`
-			Tags []string `json:"tags"`
+			Name string `json:"name"`
+			Tags []struct {
+				Name string `json:"name"`
+			} `json:"tags"`
 		} `json:"metadata"`
 	}
 	if _, err := d.api("GET", fmt.Sprintf("/dictionary/%d", ds.ID), nil, &dict); err != nil {
@@ -332,8 +334,12 @@ func (d *demo) discover() error {
 	}
 	d.say("Sensitive data discovery (POST /sdd/run) tagged the columns of shop.customers")
 	for _, c := range dict.Metadata {
-		if len(c.Tags) > 0 {
-			d.line("%-16s %s", c.Name, strings.Join(c.Tags, ", "))
+		var names []string
+		for _, t := range c.Tags {
+			names = append(names, t.Name)
+		}
+		if len(names) > 0 {
+			d.line("%-16s %s", c.Name, strings.Join(names, ", "))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -86,5 +87,25 @@ func LoadV2(path string, want Kind, stdin io.Reader, env Env) (*Document, error)
 	if got != want {
 		return nil, fmt.Errorf("%s is a %s document, not a %s: save it with `custos %s save`", path, got, want, got.Command())
 	}
-	return doc, doc.Resolve(env)
+	if err := doc.Resolve(env); err != nil {
+		return nil, err
+	}
+	if got == DataSource {
+		numericPort(doc.Data)
+	}
+	return doc, nil
+}
+
+// numericPort sends a connection's port given as digits, as a placeholder
+// yields it ('{{EnvVar "PGPORT"}}'), as the number the API takes.
+func numericPort(doc map[string]any) {
+	conn, ok := doc["connection"].(map[string]any)
+	if !ok {
+		return
+	}
+	if s, ok := conn["port"].(string); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
+			conn["port"] = n
+		}
+	}
 }

@@ -188,3 +188,19 @@ func FuzzLiteral(f *testing.F) {
 		}
 	})
 }
+
+// A data source's port from a placeholder is sent as a number; other text
+// of digits (a password) stays text.
+func TestDataSourcePortFromPlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ds.yaml")
+	os.WriteFile(file, []byte("connectionKey: k\nconnection:\n  handler: PostgreSQL\n  port: '{{EnvVar \"PGPORT\"}}'\n  password: '{{EnvVar \"PW\"}}'\n"), 0o600)
+	env := map[string]string{"PGPORT": "5433", "PW": "1234"}
+	doc, err := LoadV2(file, DataSource, nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(doc.JSON()); !strings.Contains(got, `"port":5433`) || !strings.Contains(got, `"password":"1234"`) {
+		t.Fatalf("document: %s", got)
+	}
+}

@@ -97,8 +97,7 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *runOptions, names []string) 
 	if o.wait != 0 {
 		p = f.IO.StartProgress("Waiting for the SDD jobs to finish")
 	}
-	var jobs map[string]job
-	resp, err := c.JSON(cmd.Context(), http.MethodPost, "/sdd/run", nil, body, &jobs)
+	resp, err := c.JSON(cmd.Context(), http.MethodPost, "/sdd/run", nil, body, nil)
 	if p != nil {
 		p.Stop()
 	}
@@ -109,8 +108,19 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *runOptions, names []string) 
 		return o.out.Write(f.IO.Out, resp)
 	}
 	if len(names) == 0 {
-		_, err := fmt.Fprintf(f.IO.Out, "Started %d SDD jobs\n", len(jobs))
+		// Every data source: the server answers how many jobs it started.
+		var all struct {
+			JobCount *int `json:"jobCount"`
+		}
+		if err := json.Unmarshal(resp, &all); err != nil || all.JobCount == nil {
+			return fmt.Errorf("the server's answer has no jobCount: %s", resp)
+		}
+		_, err := fmt.Fprintf(f.IO.Out, "Started %d SDD jobs\n", *all.JobCount)
 		return err
+	}
+	var jobs map[string]job
+	if err := json.Unmarshal(resp, &jobs); err != nil {
+		return fmt.Errorf("the server's answer is not one job per data source: %s", resp)
 	}
 	order := append([]string(nil), names...)
 	seen := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/custosdata/custos/internal/pgtest"
@@ -25,7 +26,13 @@ type Env struct {
 	App    *server.App
 	URL    string
 	Client *http.Client
+
+	requests atomic.Int64
 }
+
+// Requests counts the requests the server received, so that a test can
+// check that a client sent none.
+func (e *Env) Requests() int64 { return e.requests.Load() }
 
 // Backend selects the store of a test server.
 type Backend string
@@ -54,13 +61,18 @@ func New(t testing.TB, backend Backend, tweak ...func(*server.Config)) *Env {
 		t.Fatalf("start custos: %v", err)
 	}
 	stop := app.Start()
-	ts := httptest.NewServer(app.API)
+	env := &Env{App: app}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env.requests.Add(1)
+		app.API.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		ts.Close()
 		stop()
 		app.Close()
 	})
-	return &Env{App: app, URL: ts.URL, Client: ts.Client()}
+	env.URL, env.Client = ts.URL, ts.Client()
+	return env
 }
 
 // EachBackend runs fn against a fresh server on SQLite and on PostgreSQL.
