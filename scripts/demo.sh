@@ -2,7 +2,8 @@
 # custos demo in one command: installs PostgreSQL when it is missing (Debian
 # or Ubuntu, with apt), builds custos and runs `custos demo`, which starts a
 # throwaway cluster and a custos server, shows policies enforced for two
-# database users, and removes everything it started when it ends.
+# database users and the writes of a third, bound by the same row filter
+# and masks, and removes everything it started when it ends.
 #
 #   ./scripts/demo.sh          # run the demo
 #   ./scripts/demo.sh --keep   # leave it running to explore; Ctrl-C cleans up
