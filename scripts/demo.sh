@@ -2,7 +2,8 @@
 # custos demo in one command: installs PostgreSQL when it is missing (Debian
 # or Ubuntu, with apt), builds custos and runs `custos demo`, which starts a
 # throwaway cluster and a custos server, shows policies enforced for two
-# database users, and removes everything it started when it ends. custos
+# database users and the writes of a third, bound by the same row filter
+# and masks, and removes everything it started when it ends. custos
 # connects as least-privileged roles, never as a superuser: it registers
 # with a role that can only read and enforces with one that administers the
 # shop's tables; a superuser runs custos's setup script once

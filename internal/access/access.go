@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -42,6 +43,57 @@ type Entry struct {
 // Grants reports whether the entry gives access at t: an owner, expert or
 // subscriber whose expiration has not passed.
 func (e *Entry) Grants(t time.Time) bool { return e.Access.Active(t) }
+
+// GrantUnder is what the entry gives a user at t under a data source's
+// current plan: WRITE, READ or nothing (ent nil: a disabled user holds
+// nothing). Owners, experts and grants made by hand hold their grant
+// whatever the policies say. A subscription obtained by policy lasts only
+// while a subscription policy now in force grants it (Admits): a WRITE
+// subscription the write policy no longer admits reads if the read policy
+// admits it, and ends otherwise.
+func (e *Entry) GrantUnder(plan *policy.Plan, ent *policy.Entitlements, t time.Time) string {
+	if ent == nil || !e.Grants(t) {
+		return ""
+	}
+	g := e.AccessGrant
+	if e.State == store.AccessSubscribed && !e.Override {
+		if g == store.GrantWrite && !e.Admits(plan.Write, ent) {
+			g = store.GrantRead
+		}
+		if g == store.GrantRead && !e.Admits(plan.Read, ent) {
+			return ""
+		}
+	}
+	return g
+}
+
+// Admits reports whether the subscription rule a (of the grant the entry
+// asks for) admits the entry, a subscription obtained by policy, for the
+// user now: there must be a rule; a manual one admits only the grants its
+// data source's owners make by hand; an approval one admits the
+// subscriptions approvers approved, for users who still meet its
+// conditions; anyone and entitlements rules admit the users who meet their
+// conditions. So tightening a policy ends the subscriptions it no longer
+// admits, and deleting it ends those no other policy admits.
+func (e *Entry) Admits(a *policy.Access, ent *policy.Entitlements) bool {
+	switch {
+	case a == nil, a.Type == policy.SubManual:
+		return false
+	case a.Type == policy.SubApproval && !e.Approved():
+		return false
+	}
+	return ent.Qualifies(a.Who)
+}
+
+// Approved reports whether the entry was settled by approvers: a request
+// with approvals that was granted.
+func (e *Entry) Approved() bool {
+	if e.State == store.AccessPending || len(e.Approvals) == 0 {
+		return false
+	}
+	var list []json.RawMessage
+	return json.Unmarshal(e.Approvals, &list) == nil && len(list) > 0
+}
 
 const entryColumns = `id, data_source_id, model_type, model_id, state, access_grant, expiration, reason, approved_by,
 	created_at, updated_at, override, approvals, metadata`

@@ -255,7 +255,11 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, dataSourceID int6
 			}
 		}
 	}
-	members, err := s.members(ctx, q, entries, auto, f.ExpandGroups)
+	held, err := s.held(ctx, dataSourceID, entries)
+	if err != nil {
+		return nil, 0, err
+	}
+	members, err := s.members(ctx, q, entries, auto, held, f.ExpandGroups)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -286,8 +290,50 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, dataSourceID int6
 	return kept[lo:hi], total, nil
 }
 
+// held evaluates the users' subscriptions obtained by policy among a data
+// source's rows: what each gives its user now (by row id; "" when the
+// policies in force no longer admit it). Rows left out hold what they say.
+func (s *Service) held(ctx context.Context, dataSourceID int64, entries []*Entry) (map[int64]string, error) {
+	out := map[int64]string{}
+	if s.pol == nil {
+		return out, nil
+	}
+	var ids []int64
+	for _, e := range entries {
+		if e.ModelType == ModelUser && e.State == store.AccessSubscribed && !e.Override {
+			ids = append(ids, e.ModelID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := s.pol.Sync(ctx); err != nil {
+		return nil, err
+	}
+	plan, ok := s.pol.Plan(dataSourceID)
+	users, err := s.pol.Entitlements(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	for _, e := range entries {
+		if e.ModelType != ModelUser || e.State != store.AccessSubscribed || e.Override {
+			continue
+		}
+		u, enabled := users[e.ModelID]
+		if !ok || plan == nil || !enabled {
+			out[e.ID] = ""
+			continue
+		}
+		out[e.ID] = e.GrantUnder(plan, policy.NewEntitlements(u), now)
+	}
+	return out, nil
+}
+
 // members turns rows (and automatic grants) into list lines with names.
-func (s *Service) members(ctx context.Context, q *store.Queries, entries []*Entry, auto map[int64]string, expand bool) ([]Member, error) {
+// held overrides what the rows it names give (see held).
+func (s *Service) members(ctx context.Context, q *store.Queries, entries []*Entry, auto map[int64]string, held map[int64]string,
+	expand bool) ([]Member, error) {
 	var userIDs, groupIDs, admins []int64
 	for _, e := range entries {
 		if e.ModelType == ModelGroup {
@@ -339,6 +385,14 @@ func (s *Service) members(ctx context.Context, q *store.Queries, entries []*Entr
 		if e != nil {
 			m.State, m.AccessGrant, m.Expiration = e.State, e.AccessGrant, e.Expiration
 			m.Approved = e.Grants(now)
+			if g, evaluated := held[e.ID]; evaluated && e.ModelType == ModelUser {
+				// A subscription the policies no longer admit grants nothing;
+				// a WRITE one they admit for READ only reads.
+				m.Approved = g != ""
+				if g != "" {
+					m.AccessGrant = g
+				}
+			}
 			if e.ApprovedBy != nil {
 				if a := users[*e.ApprovedBy]; a != nil {
 					m.AdminName = &a.Name

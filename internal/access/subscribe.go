@@ -131,11 +131,17 @@ func (s *Service) subscribeOne(ctx context.Context, tx *store.Tx, p *auth.Princi
 			TargetType: "datasource", TargetID: strconv.FormatInt(id, 10), DataSourceID: &ds.ID, DataSourceName: ds.Name,
 			Details: map[string]any{"state": cur.State, "subscriptionId": cur.ID}})
 	}
+	// What the current row gives now: a subscription the policies in force
+	// no longer admit holds nothing, and may be asked for again.
+	holds := ""
+	if cur != nil {
+		holds = cur.GrantUnder(plan, ent, now)
+	}
 	if cur != nil {
 		switch {
 		case cur.State == store.AccessPending:
 			return unchanged() // already asked; the request stands
-		case cur.Grants(now) && (cur.AccessGrant == store.GrantWrite || grant == store.GrantRead):
+		case holds == store.GrantWrite || (holds == store.GrantRead && grant == store.GrantRead):
 			return unchanged() // already held
 		case cur.State == store.AccessOwner || cur.State == store.AccessExpert:
 			return nil, ds.Name, errs.Conflictf("you are %s of data source %q; ask another owner or a governor for WRITE", cur.State, ds.Name)
@@ -146,7 +152,7 @@ func (s *Service) subscribeOne(ctx context.Context, tx *store.Tx, p *auth.Princi
 	if grant == store.GrantWrite {
 		decision = d.Write
 	}
-	if cur != nil && cur.Grants(now) && decision.Status == policy.StatusApproval {
+	if holds != "" && decision.Status == policy.StatusApproval {
 		// One row per user and data source: a pending WRITE request would
 		// end the READ subscription while it waits.
 		return nil, ds.Name, errs.Conflictf("you hold READ on data source %q and WRITE needs approval: "+

@@ -19,7 +19,7 @@ type Preview struct {
 	IntegrationID *int64 `json:"integrationId"`
 	// View is the CREATE VIEW statement of the governed view.
 	View string `json:"view"`
-	// RowFilter is the USING expression of the restrictive row security
+	// RowFilter is the USING (and WITH CHECK) expression of the restrictive row security
 	// policy custos puts on the table; empty when the plan has no row rule
 	// or the rules are in the view.
 	RowFilter string   `json:"rowFilter,omitempty"`

@@ -20,8 +20,8 @@ type Grant struct {
 // Grants lists who may read or write a data source right now: owners,
 // experts and subscribers whose row has not expired (a group's row counts
 // for each member), and every user an automatic subscription policy admits.
-// A subscription that is not an override lasts only while the user meets
-// the subscription policy of its grant. WRITE implies READ. Disabled users
+// A subscription that is not an override lasts only while a subscription
+// policy in force admits it (access.Entry.Admits). WRITE implies READ. Disabled users
 // are left out; a data source that is unknown or disabled has no grants.
 func (s *Service) Grants(ctx context.Context, dataSourceID int64) ([]Grant, error) {
 	ix := s.index()
@@ -85,27 +85,9 @@ func merge(m map[int64]string, id int64, g string) {
 }
 
 // rowGrant is what a subscription row gives a user at t, under the data
-// source's current plan.
+// source's current plan (see access.Entry.GrantUnder).
 func rowGrant(plan *policy.Plan, e *access.Entry, ent *policy.Entitlements, t time.Time) string {
-	if ent == nil || !e.Grants(t) {
-		return ""
-	}
-	g := e.AccessGrant
-	if e.State == store.AccessSubscribed && !e.Override {
-		if g == store.GrantWrite && !qualifies(plan.Write, ent) {
-			g = store.GrantRead
-		}
-		if g == store.GrantRead && !qualifies(plan.Read, ent) {
-			return ""
-		}
-	}
-	return g
-}
-
-// qualifies reports whether a user still meets the subscription rule of a
-// grant: there is none, it is manual (owners chose), or its conditions hold.
-func qualifies(a *policy.Access, ent *policy.Entitlements) bool {
-	return a == nil || a.Type == policy.SubManual || ent.Qualifies(a.Who)
+	return e.GrantUnder(plan, ent, t)
 }
 
 // automaticGrant is the grant an automatic subscription policy gives a user.

@@ -12,7 +12,7 @@ import (
 // engine fills the policy part from a Policy (ToV1); the service fills the
 // stored metadata (ID, CreatedBy, timestamps, ...).
 type V1Policy struct {
-	ID                int64              `json:"id,omitempty"`
+	// The fields are in the order of the reference's examples.
 	PolicyKey         string             `json:"policyKey"`
 	Name              string             `json:"name"`
 	Type              PolicyType         `json:"type"`
@@ -26,9 +26,10 @@ type V1Policy struct {
 	Metadata          json.RawMessage    `json:"metadata"`
 	ClonedFrom        *int64             `json:"clonedFrom"`
 	CreatedBy         int64              `json:"createdBy,omitempty"`
-	CreatedByName     string             `json:"createdByName,omitempty"`
+	ID                int64              `json:"id,omitempty"`
 	CreatedAt         *time.Time         `json:"createdAt,omitempty"`
 	UpdatedAt         *time.Time         `json:"updatedAt,omitempty"`
+	CreatedByName     string             `json:"createdByName,omitempty"`
 	OwnerRestrictions *OwnerRestrictions `json:"ownerRestrictions"`
 }
 
@@ -186,12 +187,14 @@ func v1Cond(c *Condition) *v1Conditions {
 	return out
 }
 
+// v1Subscription is a subscription action, its fields in the order of the
+// reference's examples.
 type v1Subscription struct {
 	Type                  string        `json:"type"`
-	SubscriptionType      string        `json:"subscriptionType"`
 	AccessGrant           AccessGrant   `json:"accessGrant"`
 	Description           *string       `json:"description"`
 	AllowDiscovery        bool          `json:"allowDiscovery"`
+	SubscriptionType      string        `json:"subscriptionType"`
 	ShareResponsibility   bool          `json:"shareResponsibility"`
 	AutomaticSubscription bool          `json:"automaticSubscription"`
 	Exceptions            *v1Conditions `json:"exceptions,omitempty"`
@@ -342,10 +345,38 @@ func DecodeV1(data []byte) (*Policy, error) {
 	p := r.policyV1(tree)
 	var l errs.List
 	p.validate(&l)
+	if p.Type == TypeSubscription {
+		l = v1SubscriptionErrors(l)
+	}
 	if err := r.merge(l); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// v1SubscriptionErrors names, in the errors of a subscription policy's
+// validation, the fields of the V1 payload: its one action is actions[0],
+// its type subscriptionType and its entitlements exceptions.
+func v1SubscriptionErrors(l errs.List) errs.List {
+	rename := func(f string) string {
+		switch {
+		case f == "actions.type":
+			return "actions[0].subscriptionType"
+		case f == "actions.entitlements" || strings.HasPrefix(f, "actions.entitlements."):
+			return "actions[0].exceptions"
+		case strings.HasPrefix(f, "actions."):
+			return "actions[0]." + strings.TrimPrefix(f, "actions.")
+		}
+		return f
+	}
+	out := make(errs.List, len(l))
+	for i, e := range l {
+		v1 := rename(e.Field)
+		e.Message = strings.ReplaceAll(strings.Replace(e.Message, e.Field, v1, 1), "actions.advanced", "actions[0].advanced")
+		e.Field = v1
+		out[i] = e
+	}
+	return out
 }
 
 func (r *reader) policyV1(tree any) *Policy {
@@ -379,10 +410,16 @@ func (r *reader) policyV1(tree any) *Policy {
 					}
 				}
 			}
-			if len(p.Circumstances) > 1 {
+			switch {
+			case len(p.Circumstances) > 1 && and:
+				p.CircumstanceOperator = OpAll
+			case len(p.Circumstances) > 1:
 				p.CircumstanceOperator = OpAny
-				if and {
-					p.CircumstanceOperator = OpAll
+			case len(p.Circumstances) == 1 && !and && o.m["circumstances"] != nil:
+				// One circumstance: its operator changes nothing; kept as given.
+				if co, ok := r.object(r.list(o, "circumstances", true)[0], index(o.at("circumstances"), 0)); ok &&
+					lowerEnum(r.str(co, "operator")) == "or" {
+					p.CircumstanceOperator = OpAny
 				}
 			}
 		}
@@ -393,6 +430,9 @@ func (r *reader) policyV1(tree any) *Policy {
 		if len(acts) > 0 {
 			if ao, ok := r.object(acts[0], index(o.at("actions"), 0)); ok {
 				p.Subscription = r.subscription(ao, true)
+				if t := r.str(ao, "type"); t != "" && lowerEnum(t) != "subscription" {
+					r.errs.Add(ao.at("type"), errs.CodeEnum, "%s must be subscription in a subscription policy, not %q", ao.at("type"), t)
+				}
 			}
 		}
 	case TypeData:

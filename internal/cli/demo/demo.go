@@ -3,8 +3,9 @@
 // starts custos on its embedded store, registers the database (as a role
 // that can only read; enforcement connects as an administrator that is not
 // a superuser either), runs discovery, enforces a few V2 policies through
-// the PostgreSQL integration and shows the same SELECT run by two database
-// users. It then stops what it started (by PID) and removes its files.
+// the PostgreSQL integration, shows the same SELECT run by two database
+// users and the writes of a third, bound by the same row rule and masks. It
+// then stops what it started (by PID) and removes its files.
 package demo
 
 import (
@@ -43,11 +44,12 @@ func New(f *cmdutil.Factory) *cobra.Command {
 		Use:   "demo",
 		Short: "Show custos enforcing policies in a throwaway PostgreSQL database",
 		Long: `Start a throwaway PostgreSQL cluster and a custos server, load a sample shop database, register it,
-discover its sensitive columns, save a masking policy, a row filter and a write policy (V2 YAML), and run
-the same SELECT as two database users to show what each of them gets. custos connects as least-privileged
-roles, never as a superuser: it registers with a role that can only read and enforces with one that
-administers the shop's tables, after a superuser ran custos's setup script once. Everything the demo
-starts is stopped, and its files removed, when it ends (unless --keep).
+discover its sensitive columns, save a masking policy, a row filter and a write policy (V2 YAML), run
+the same SELECT as two database users to show what each of them gets, and show a third user's writes,
+bound by the same row filter and masks. custos connects as least-privileged roles, never as a
+superuser: it registers with a role that can only read and enforces with one that administers the
+shop's tables, after a superuser ran custos's setup script once. Everything the demo starts is
+stopped, and its files removed, when it ends (unless --keep).
 
 PostgreSQL must be installed (Debian: apt-get install postgresql postgresql-15-pgaudit); scripts/demo.sh
 installs it when missing and runs this command.`,
@@ -160,7 +162,7 @@ func (d *demo) loadSample() error {
 	if err := sample.Load(d.ctx, d.pg.DSN(database)); err != nil {
 		return err
 	}
-	for _, role := range []string{"alice", "bob", readerRole, adminRole} {
+	for _, role := range []string{"alice", "bob", "carol", readerRole, adminRole} {
 		d.roles[role] = randomHex(8)
 	}
 	// Least privilege: the shop belongs to an ordinary role; custos reads
@@ -181,6 +183,7 @@ func (d *demo) loadSample() error {
 			END LOOP; END $$`,
 		fmt.Sprintf(`CREATE ROLE alice LOGIN PASSWORD '%s'`, d.roles["alice"]),
 		fmt.Sprintf(`CREATE ROLE bob LOGIN PASSWORD '%s'`, d.roles["bob"]),
+		fmt.Sprintf(`CREATE ROLE carol LOGIN PASSWORD '%s'`, d.roles["carol"]),
 		// Registration and discovery read tables and views, and run
 		// views' code: a role that can read and nothing else.
 		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, readerRole, d.roles[readerRole]),
@@ -207,9 +210,9 @@ func (d *demo) loadSample() error {
 	}
 	d.say("Database %q: the sample shop (%d customers, %d products, %d orders), owned by role shop_owner, and login roles:",
 		database, sample.Customers, sample.Products, sample.Orders)
-	d.line("alice, bob     people who query the shop with their own SQL tools")
-	d.line("%s  what custos registers and discovers with: CONNECT, USAGE on shop, SELECT on its tables", readerRole)
-	d.line("%s   what custos enforces with: a member of shop_owner, CREATE on the database", adminRole)
+	d.line("alice, bob, carol  people who query the shop with their own SQL tools")
+	d.line("%s      what custos registers and discovers with: CONNECT, USAGE on shop, SELECT on its tables", readerRole)
+	d.line("%s       what custos enforces with: a member of shop_owner, CREATE on the database", adminRole)
 	d.line("none of them is a superuser")
 	return nil
 }
@@ -303,7 +306,7 @@ func (d *demo) api(method, path string, body any, out any) (int, error) {
 }
 
 func (d *demo) createUsers() error {
-	for _, u := range []string{"alice", "bob"} {
+	for _, u := range []string{"alice", "bob", "carol"} {
 		if _, err := d.api("POST", "/bim/iam/bim/user", map[string]any{"iamid": "bim", "userid": u,
 			"profile": map[string]any{"name": strings.ToUpper(u[:1]) + u[1:]}}, nil); err != nil {
 			return err
@@ -321,14 +324,16 @@ func (d *demo) createUsers() error {
 	if _, err := d.api("POST", fmt.Sprintf("/bim/group/%d/user", hr.ID), map[string]any{"iamid": "bim", "userid": "bob"}, nil); err != nil {
 		return err
 	}
-	for _, c := range []string{"United States", "Mexico"} {
-		if _, err := d.api("PUT", "/bim/iam/bim/user/alice/authorizations/Country/"+c, nil, nil); err != nil {
+	for _, a := range []string{"alice/authorizations/Country/United%20States", "alice/authorizations/Country/Mexico",
+		"carol/authorizations/Country/France", "carol/authorizations/has/write"} {
+		if _, err := d.api("PUT", "/bim/iam/bim/user/"+a, nil, nil); err != nil {
 			return err
 		}
 	}
-	d.say("custos users alice and bob, whose database roles (profile sqlUser) are alice and bob")
+	d.say("custos users alice, bob and carol, whose database roles (profile sqlUser) are alice, bob and carol")
 	d.line("alice: attribute Country = United States, Mexico")
 	d.line("bob:   member of group HR")
+	d.line("carol: attributes Country = France, has = write")
 	return nil
 }
 
@@ -500,15 +505,17 @@ actions:
   type: anyone
   automaticSubscription: true
 `},
-	{"hr-writes.yaml", `name: HR writes the shop
-policyKey: hr-writes
+	{"writers.yaml", `name: HR and has.write write the shop
+policyKey: writers
 type: subscription
 actions:
   type: entitlements
   accessGrant: WRITE
   automaticSubscription: true
   entitlements:
+    operator: any
     groups: [HR]
+    attributes: [{name: has, value: write}]
 `},
 	{"mask-personal-data.yaml", `name: Mask personal data
 policyKey: mask-personal-data
@@ -683,16 +690,77 @@ func printTable(w io.Writer, rows [][]string) {
 }
 
 func (d *demo) writes() error {
-	d.say("Writes go to the table itself, for WRITE grants only; nobody reads the table directly")
+	d.say("Writes go to the table itself, for WRITE only, bound by the reader's row filter and masks")
 	for _, role := range []string{"alice", "bob"} {
 		sql := fmt.Sprintf(`INSERT INTO shop.products (product_id, sku, product_name, category, price_cents, in_stock) VALUES (%d, 'DEMO-%s', 'Demo Mug', 'Kitchen', 999, true)`,
 			map[string]int{"alice": 9001, "bob": 9002}[role], role)
-		_, err := d.query(role, sql)
+		_, err := d.exec1(role, sql)
 		d.line("%-5s INSERT INTO shop.products ...  -> %s", role, outcome(err, "1 row inserted"))
 	}
 	_, err := d.query("alice", `SELECT * FROM shop.customers LIMIT 1`)
 	d.line("alice SELECT * FROM shop.customers   -> %s", outcome(err, "rows (unexpected!)"))
+
+	// carol writes under her row filter (France) and the masks.
+	var french, american string
+	if err := d.exec(database, func(c *pgx.Conn) error {
+		return c.QueryRow(d.ctx, `SELECT min(customer_id) FILTER (WHERE country = 'France')::text,
+			min(customer_id) FILTER (WHERE country = 'United States')::text FROM shop.customers`).Scan(&french, &american)
+	}); err != nil {
+		return err
+	}
+	if err := d.waitWriter("carol"); err != nil {
+		return err
+	}
+	points := func(id string) string {
+		rows, err := d.query("bob", `SELECT loyalty_points FROM shop_governed.customers WHERE customer_id = `+id)
+		if err != nil || len(rows) < 2 {
+			return fmt.Sprintf("? (%v)", err)
+		}
+		return rows[1][0]
+	}
+	before := points(american)
+	fmt.Fprintf(d.out, "\n   as carol (Country France, has = write; not in HR)\n")
+	for _, w := range []struct{ sql, note string }{
+		{`UPDATE shop.customers SET loyalty_points = loyalty_points + 100 WHERE customer_id = ` + french, "(a French customer)"},
+		{`UPDATE shop.customers SET loyalty_points = loyalty_points + 100 WHERE customer_id = ` + american, "(an American one)"},
+		{`UPDATE shop.customers SET loyalty_points = 0 WHERE ssn LIKE '1%'`, "(SSNs are masked for her)"},
+		{`UPDATE shop.customers SET country = 'Spain' WHERE customer_id = ` + french, "(out of her rows)"},
+	} {
+		n, err := d.exec1("carol", w.sql)
+		d.line("%s %s", w.sql, w.note)
+		d.line("  -> %s", outcome(err, fmt.Sprintf("%d row(s) changed", n)))
+	}
+	after, verdict := points(american), "the hidden row is untouched"
+	if after != before {
+		verdict = "the hidden row changed (unexpected!)"
+	}
+	d.line("bob (HR) reads customer %s's loyalty points: %s before, %s after: %s", american, before, after, verdict)
 	return nil
+}
+
+// waitWriter waits until role may write: grants reach the database
+// asynchronously.
+func (d *demo) waitWriter(role string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		if _, last = d.exec1(role, `UPDATE shop.customers SET loyalty_points = loyalty_points WHERE false`); last == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s was not granted WRITE within 60 s (last: %v); see GET /integrations/%s/status", role, last, d.integration)
+}
+
+// exec1 runs one statement as role and returns the rows it changed.
+func (d *demo) exec1(role, sql string) (int64, error) {
+	c, err := pgx.Connect(d.ctx, d.pg.DSNAs(role, d.roles[role], database))
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(d.ctx)
+	tag, err := c.Exec(d.ctx, sql)
+	return tag.RowsAffected(), err
 }
 
 func outcome(err error, ok string) string {
@@ -769,8 +837,8 @@ func deref(s *string) string {
 
 func (d *demo) cleanup(keep bool, failure error) error {
 	if keep && failure == nil && d.pg != nil {
-		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (superuser postgres, password %s; alice %s, bob %s).\nPress Ctrl-C to stop and clean up.\n",
-			d.url, d.key, d.pg.Port(), d.pg.Password(), d.roles["alice"], d.roles["bob"])
+		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (superuser postgres, password %s; alice %s, bob %s, carol %s).\nPress Ctrl-C to stop and clean up.\n",
+			d.url, d.key, d.pg.Port(), d.pg.Password(), d.roles["alice"], d.roles["bob"], d.roles["carol"])
 		<-d.ctx.Done()
 	}
 	var errs []error

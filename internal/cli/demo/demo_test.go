@@ -13,7 +13,8 @@ import (
 )
 
 // TestDemo runs the whole demo and checks what it shows: alice's rows masked
-// and filtered, bob's not, the write policy, and that nothing is left.
+// and filtered, bob's not, the write policy, carol's writes bound by her row
+// filter and the masks, and that nothing is left.
 func TestDemo(t *testing.T) {
 	if _, err := pgcluster.BinDir(); errors.Is(err, pgcluster.ErrNotInstalled) {
 		if os.Getenv("CUSTOS_REQUIRE_POSTGRES") != "" {
@@ -34,6 +35,11 @@ func TestDemo(t *testing.T) {
 		"alice INSERT INTO shop.products ...  -> ERROR: permission denied",
 		"bob   INSERT INTO shop.products ...  -> 1 row inserted",
 		"alice SELECT * FROM shop.customers   -> ERROR: permission denied",
+		"(a French customer)\n     -> 1 row(s) changed",
+		"(an American one)\n     -> 0 row(s) changed",
+		"(SSNs are masked for her)\n     -> ERROR: permission denied for table customers",
+		`(out of her rows)` + "\n" + `     -> ERROR: new row violates row-level security policy "custos_writer_carol" for table "customers"`,
+		"after: the hidden row is untouched",
 		"Cleaned up",
 	} {
 		if !strings.Contains(text, want) {

@@ -13,8 +13,11 @@ import (
 // Versions: 1, the first; 2 adds the user's own groups and attributes
 // (own_groups, own_attributes) to the entitlements table and the lookup
 // own_entitlement, so that the views keep applying what a user's own
-// entitlements bring under an equalized project.
-const Version = "2"
+// entitlements bring under an equalized project; 3 makes the lookups
+// inlinable SQL over the view own_entitlements instead of SECURITY DEFINER
+// functions, which cost a function call and a plan each time a query ran
+// them (hundreds of microseconds: more than a single-row write itself).
+const Version = "3"
 
 // Secret names in the secrets table. Database users can neither read the
 // table nor name the schema it is in; views read it as their owner.
@@ -30,8 +33,11 @@ var secretNames = []string{SecretHashSalt, SecretReversibleKey, SecretFPMKey, Se
 // Row-level security policy names custos puts on governed tables.
 const (
 	PolicyRowFilter  = "custos_row_filter"  // restrictive: the plan's row rules, for the system role
-	PolicyViewAccess = "custos_view_access" // permissive: lets the system role read through
+	PolicyViewAccess = "custos_view_access" // permissive: lets the system role (and writers, under the owner's row security) at the rows
 	PolicyOthers     = "custos_others"      // permissive for everyone, only when custos enabled RLS itself
+	// PolicyWriterPrefix begins the name of each writer's restrictive
+	// policy: the writer's role (or a hash of a long one) follows.
+	PolicyWriterPrefix = "custos_writer_"
 )
 
 // System names the objects custos owns in one governed database.
@@ -205,19 +211,31 @@ func systemTables(s System) []string {
 // so no name in them is looked up when they run.
 func Functions(s System) []string {
 	return []string{
+		// The rows of the entitlements table a session may read: those of
+		// the roles the session's user may act as. Owned by the system role
+		// (which reads the table), security_barrier so that no function of
+		// a user's query sees the other rows, and the only object of the
+		// system schema anybody may read (nobody may use the schema: only
+		// the lookups below name it).
+		fmt.Sprintf(`CREATE OR REPLACE VIEW %s WITH (security_barrier) AS
+SELECT e.role_name, e.username, e.iam, e.groups, e.attributes, e.own_groups, e.own_attributes, e.purposes, e.acting
+FROM %s AS e
+WHERE pg_catalog.pg_has_role(SESSION_USER, e.role_name, 'MEMBER')`, s.obj("own_entitlements"), s.obj("entitlements")),
+		fmt.Sprintf(`GRANT SELECT ON %s TO PUBLIC`, s.obj("own_entitlements")),
 		// The lookup: the entitlements of role r, defaults when custos has no
-		// row for it, and only for a role the session may act as, so nobody
-		// reads another role's row. SECURITY DEFINER: users have no
-		// privilege on the table. Views call it in InitPlans: once per query.
+		// row for it (or the session may not act as r), so nobody reads
+		// another role's row. An SQL function PostgreSQL inlines into the
+		// queries that call it: views and row security policies call it in
+		// InitPlans, once per query, at the cost of an index lookup.
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(r name)
 RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.groups, '{}'),
            COALESCE(e.attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
     FROM (SELECT 1) AS one
-    LEFT JOIN %s AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
-END`, s.obj("entitlement"), s.obj("entitlements")),
+    LEFT JOIN %s AS e ON e.role_name = r;
+END`, s.obj("entitlement"), s.obj("own_entitlements")),
 		// The same row with the user's own groups and attributes instead
 		// of those an equalized project limits them to: restrictions
 		// (masks, row rules) that apply under either still apply. limited
@@ -225,14 +243,14 @@ END`, s.obj("entitlement"), s.obj("entitlements")),
 		// is skipped, once per query, for everybody else.
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(r name)
 RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[], limited boolean)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
            COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}'),
            COALESCE(e.own_groups IS DISTINCT FROM e.groups OR e.own_attributes IS DISTINCT FROM e.attributes, false)
     FROM (SELECT 1) AS one
-    LEFT JOIN %s AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
-END`, s.obj("own_entitlement"), s.obj("entitlements")),
+    LEFT JOIN %s AS e ON e.role_name = r;
+END`, s.obj("own_entitlement"), s.obj("own_entitlements")),
 		// Hash: salted SHA-256, hex. Inlined into the views.
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s(v text, salt bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -312,7 +330,7 @@ var FunctionNames = []string{"entitlement", "own_entitlement", "mask_hash", "xor
 
 // Upgradable reports whether Upgrade can bring system objects of version v
 // to Version.
-func Upgradable(v string) bool { return v == "1" }
+func Upgradable(v string) bool { return v == "1" || v == "2" }
 
 // Upgrade returns the statements that bring the system objects of version
 // from up to Version, meant to run in one transaction by a member of the
@@ -327,13 +345,17 @@ func Upgrade(s System, from string) ([]string, error) {
 	}
 	role, table := mustIdent(s.Role), s.obj("entitlements")
 	out := []string{fmt.Sprintf("SET LOCAL ROLE %s", role)}
-	// 1 -> 2: the own entitlements. Rows written before hold no limit custos
-	// knows of: their own entitlements are their entitlements until custos
-	// writes them again (right after the upgrade).
-	out = append(out,
-		fmt.Sprintf("ALTER TABLE %s ADD COLUMN own_groups text[], ADD COLUMN own_attributes jsonb", table),
-		fmt.Sprintf("UPDATE %s SET own_groups = groups, own_attributes = attributes", table),
-		fmt.Sprintf("ALTER TABLE %s ALTER COLUMN own_groups SET NOT NULL, ALTER COLUMN own_attributes SET NOT NULL", table))
+	if from == "1" {
+		// 1 -> 2: the own entitlements. Rows written before hold no limit
+		// custos knows of: their own entitlements are their entitlements
+		// until custos writes them again (right after the upgrade).
+		out = append(out,
+			fmt.Sprintf("ALTER TABLE %s ADD COLUMN own_groups text[], ADD COLUMN own_attributes jsonb", table),
+			fmt.Sprintf("UPDATE %s SET own_groups = groups, own_attributes = attributes", table),
+			fmt.Sprintf("ALTER TABLE %s ALTER COLUMN own_groups SET NOT NULL, ALTER COLUMN own_attributes SET NOT NULL", table))
+	}
+	// 2 -> 3: the lookups become inlinable, over the view own_entitlements
+	// (CREATE OR REPLACE keeps their names, arguments and results).
 	out = append(out, Functions(s)...)
 	out = append(out,
 		fmt.Sprintf("UPDATE %s SET value = %s WHERE key = 'version'", s.obj("meta"), mustLiteral(Version)),

@@ -74,7 +74,7 @@ type Rendered struct {
 	Query   string
 	View    string
 	Barrier bool
-	// RowFilter is the USING expression of the table's restrictive
+	// RowFilter is the USING (and WITH CHECK) expression of the table's restrictive
 	// row-level security policy; empty when the plan has no row rule or
 	// the rules are in the view.
 	RowFilter string

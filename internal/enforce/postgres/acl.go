@@ -33,3 +33,27 @@ func (a acl) grantees() []string {
 	sort.Strings(out)
 	return out
 }
+
+// colACL maps a grantee to its privileges on single columns: privilege ->
+// column names.
+type colACL map[string]map[string]map[string]bool
+
+func (a colACL) add(grantee, priv, col string) {
+	if a[grantee] == nil {
+		a[grantee] = map[string]map[string]bool{}
+	}
+	if a[grantee][priv] == nil {
+		a[grantee][priv] = map[string]bool{}
+	}
+	a[grantee][priv][col] = true
+}
+
+// columns lists the columns a grantee holds a privilege on, sorted.
+func (a colACL) columns(grantee, priv string) []string {
+	var out []string
+	for c := range a[grantee][priv] {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}

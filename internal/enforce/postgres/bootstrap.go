@@ -66,10 +66,15 @@ func (e *SQLError) Error() string {
 // Privilege reports whether the server refused for lack of a privilege.
 func (e *SQLError) Privilege() bool { return e.Code == "42501" }
 
-// functionsFingerprint hashes the definitions of custos's functions as the
-// server prints them, to notice one replaced by hand.
+// functionsFingerprint hashes the definitions of custos's functions, and of
+// the view its lookups read, as the server prints them (with their
+// privileges), to notice one replaced by hand.
 const functionsFingerprint = `
-	SELECT pg_catalog.md5(pg_catalog.string_agg(pg_catalog.pg_get_functiondef(p.oid) || pg_catalog.array_to_string(COALESCE(p.proacl::text[], '{}'), ','), '|' ORDER BY p.proname))
+	SELECT pg_catalog.md5(pg_catalog.string_agg(pg_catalog.pg_get_functiondef(p.oid) || pg_catalog.array_to_string(COALESCE(p.proacl::text[], '{}'), ','), '|' ORDER BY p.proname)
+		|| COALESCE((SELECT pg_catalog.pg_get_viewdef(c.oid) || pg_catalog.array_to_string(COALESCE(c.reloptions, '{}'), ',')
+			|| pg_catalog.array_to_string(COALESCE(c.relacl::text[], '{}'), ',') || pg_catalog.pg_get_userbyid(c.relowner)
+			FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace vn ON vn.oid = c.relnamespace
+			WHERE vn.nspname = $1 AND c.relname = 'own_entitlements' AND c.relkind = 'v'), 'no view'))
 	FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 	WHERE n.nspname = $1 AND p.proname = ANY ($2::text[])`
 

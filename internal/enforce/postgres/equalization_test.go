@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,9 +109,20 @@ func TestUpgradeFromVersion1(t *testing.T) {
     exceptions: {purposes: [Audit]}`))
 	e.grant(1, []string{equalized}, nil)
 	e.sync()
-	// Back to what version 1 held: no own lookup, no own columns.
+	// Back to what version 1 held: a SECURITY DEFINER lookup over the
+	// table, no own lookup, no own columns.
 	for _, st := range []string{
+		`CREATE OR REPLACE FUNCTION custos.entitlement(r name)
+		RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
+		LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+		BEGIN ATOMIC
+			SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.groups, '{}'),
+			       COALESCE(e.attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
+			FROM (SELECT 1) AS one
+			LEFT JOIN custos.entitlements AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+		END`,
 		`DROP FUNCTION custos.own_entitlement(name)`,
+		`DROP VIEW custos.own_entitlements`,
 		`ALTER TABLE custos.entitlements DROP COLUMN own_groups, DROP COLUMN own_attributes`,
 		`UPDATE custos.meta SET value = '1' WHERE key = 'version'`,
 	} {
@@ -125,10 +137,10 @@ func TestUpgradeFromVersion1(t *testing.T) {
       maskingConfig: {type: "Null"}
     inclusions: {groups: [Contractors]}`))
 	rep := e.sync()
-	if !strings.Contains(strings.Join(rep.Changes, "\n"), "from version 1 to 2") {
+	if !strings.Contains(strings.Join(rep.Changes, "\n"), "from version 1 to 3") {
 		t.Errorf("changes do not say the objects were upgraded: %v", rep.Changes)
 	}
-	if v := e.one("postgres", `SELECT value FROM custos.meta WHERE key = 'version'`); v != "2" {
+	if v := e.one("postgres", `SELECT value FROM custos.meta WHERE key = 'version'`); v != "3" {
 		t.Errorf("version %s after the upgrade", v)
 	}
 	if got := e.one("postgres", `SELECT own_groups::text FROM custos.entitlements WHERE role_name = $1`, equalized); got != "{Contractors}" {
@@ -137,6 +149,77 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	got := e.mustRows(equalized, `SELECT count(*), count(email), count(ssn) FROM shop_governed.customers`)
 	if got[0][0] == "0" || got[0][1] != "0" || got[0][2] != "0" {
 		t.Errorf("the equalized contractor sees (rows, e-mails, ssns) %v after the upgrade", got[0])
+	}
+	if rep := e.sync(); len(rep.Changes) != 0 || len(rep.Drift) != 0 {
+		t.Errorf("reconcile after the upgrade changed: %v %v", rep.Changes, rep.Drift)
+	}
+}
+
+// TestUpgradeFromVersion2 replaces the SECURITY DEFINER lookups of version 2
+// with inlined ones over the view own_entitlements, under a view that uses
+// them: it keeps working, and nobody reads another role's entitlements.
+func TestUpgradeFromVersion2(t *testing.T) {
+	e := newEnv(t)
+	analyst := e.user("analyst", policy.User{Attributes: map[string][]string{"Country": {"Mexico"}}})
+	other := e.user("other", policy.User{Groups: []string{"Admins"}})
+	e.source(1, "shop", "customers", map[string][]string{"country": {"Geo.Country"}})
+	e.policy(rowPolicy("rows", `
+  - type: Row Restriction By User Entitlements
+    config: {operator: all, matches: [{type: attribute, attribute: Country, tag: Geo.Country}]}
+    exceptions: {groups: [Admins]}`))
+	e.grant(1, []string{analyst, other}, []string{analyst})
+	e.sync()
+	want := e.one("postgres", `SELECT count(*) FROM shop.customers WHERE country = 'Mexico'`)
+	for _, st := range []string{
+		`CREATE OR REPLACE FUNCTION custos.entitlement(r name)
+		RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
+		LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+		BEGIN ATOMIC
+			SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.groups, '{}'),
+			       COALESCE(e.attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
+			FROM (SELECT 1) AS one
+			LEFT JOIN custos.entitlements AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+		END`,
+		`CREATE OR REPLACE FUNCTION custos.own_entitlement(r name)
+		RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[], limited boolean)
+		LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+		BEGIN ATOMIC
+			SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
+			       COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}'),
+			       COALESCE(e.own_groups IS DISTINCT FROM e.groups OR e.own_attributes IS DISTINCT FROM e.attributes, false)
+			FROM (SELECT 1) AS one
+			LEFT JOIN custos.entitlements AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+		END`,
+		`DROP VIEW custos.own_entitlements`,
+		`UPDATE custos.meta SET value = '2' WHERE key = 'version'`,
+	} {
+		e.mustRows("postgres", st)
+	}
+	if got := e.one(analyst, `SELECT count(*) FROM shop_governed.customers`); got != want {
+		t.Fatalf("setup: version 2 shows %s rows", got)
+	}
+	rep := e.sync()
+	if !strings.Contains(strings.Join(rep.Changes, "\n"), "from version 2 to 3") {
+		t.Errorf("changes do not say the objects were upgraded: %v", rep.Changes)
+	}
+	if got := e.one("postgres", `SELECT count(*) FROM pg_proc WHERE proname IN ('entitlement', 'own_entitlement') AND prosecdef`); got != "0" {
+		t.Errorf("%s lookups are still SECURITY DEFINER", got)
+	}
+	if got := e.one(analyst, `SELECT count(*) FROM shop_governed.customers`); got != want {
+		t.Errorf("after the upgrade the analyst reads %s rows, want %s", got, want)
+	}
+	if n, err := e.try(analyst, `UPDATE shop.customers SET loyalty_points = 1`); err != nil || fmt.Sprint(n) != want {
+		t.Errorf("after the upgrade the analyst updates %d rows (%v), want %s", n, err, want)
+	}
+	// The view of the lookups shows each session its own row only.
+	if got := e.one(analyst, `SELECT count(*) FROM shop_governed.customers WHERE country <> 'Mexico'`); got != "0" {
+		t.Errorf("the analyst reads %s rows of other countries", got)
+	}
+	if got := e.one("postgres", `SELECT has_table_privilege('public', 'custos.own_entitlements', 'SELECT')::text`); got != "true" {
+		t.Error("PUBLIC may not read own_entitlements")
+	}
+	if _, err := e.rows(other, `SELECT * FROM custos.own_entitlements`); err == nil || !strings.Contains(err.Error(), "permission denied for schema custos") {
+		t.Errorf("a user names the system schema: %v", err)
 	}
 	if rep := e.sync(); len(rep.Changes) != 0 || len(rep.Drift) != 0 {
 		t.Errorf("reconcile after the upgrade changed: %v %v", rep.Changes, rep.Drift)

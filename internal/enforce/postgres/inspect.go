@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +34,8 @@ type relation struct {
 	// lists PUBLIC's as "PRIVILEGE:attnum", to restore them.
 	ColACL     acl
 	PublicCols []string
+	// Cols are the same column privileges column by column.
+	Cols colACL
 }
 
 // ref names a relation.
@@ -60,7 +63,7 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	}
 	byOID := map[uint32]*relation{}
 	for rows.Next() {
-		r := &relation{ACL: acl{}, ColACL: acl{}}
+		r := &relation{ACL: acl{}, ColACL: acl{}, Cols: colACL{}}
 		if err := rows.Scan(&r.OID, &r.Schema, &r.Name, &r.Kind, &r.Owner, &r.RLS, &r.Options, &r.ViewDef); err != nil {
 			rows.Close()
 			return nil, err
@@ -123,7 +126,7 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	}
 	// Column privileges read the columns as surely as table privileges do.
 	rows, err = q.Query(ctx, `
-		SELECT a.attrelid, a.attnum, CASE WHEN x.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END, x.privilege_type
+		SELECT a.attrelid, a.attnum, a.attname::text, CASE WHEN x.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(x.grantee)::text END, x.privilege_type
 		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid, pg_catalog.aclexplode(a.attacl) AS x
 		WHERE a.attrelid = ANY ($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND x.grantee <> c.relowner
 		ORDER BY 1, 2, 3, 4`, oids)
@@ -133,13 +136,14 @@ func relations(ctx context.Context, q querier, refs []ref) (map[ref]*relation, e
 	for rows.Next() {
 		var rel uint32
 		var num int16
-		var grantee, priv string
-		if err := rows.Scan(&rel, &num, &grantee, &priv); err != nil {
+		var col, grantee, priv string
+		if err := rows.Scan(&rel, &num, &col, &grantee, &priv); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		r := byOID[rel]
 		r.ColACL.add(grantee, priv)
+		r.Cols.add(grantee, priv, col)
 		if grantee == "public" {
 			r.PublicCols = append(r.PublicCols, fmt.Sprintf("%s:%d", priv, num))
 		}
@@ -219,8 +223,8 @@ func policies(ctx context.Context, q querier, tables []uint32) (map[uint32]map[s
 		       pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '')),
 		       pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), ''))
 		FROM pg_catalog.pg_policy p
-		WHERE p.polrelid = ANY ($1::oid[]) AND p.polname = ANY ($2::text[])`,
-		tables, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers})
+		WHERE p.polrelid = ANY ($1::oid[]) AND (p.polname = ANY ($2::text[]) OR pg_catalog.starts_with(p.polname, $3))`,
+		tables, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers}, pgsql.PolicyWriterPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("read row security policies: %w", err)
 	}
@@ -310,4 +314,49 @@ func readState(ctx context.Context, q querier, sys pgsql.System) (*state, error)
 		st.grants[g] = true
 	}
 	return st, rows.Err()
+}
+
+// sequence is a sequence a governed table's column defaults draw from
+// (serial columns, DEFAULT nextval(...)): inserting with the default needs
+// USAGE on it. Identity columns need no privilege and are not listed.
+type sequence struct {
+	OID  uint32
+	Name string // qualified and quoted
+	ACL  acl    // privileges granted to others than the owner
+	// Others are the other tables whose column defaults draw from it.
+	Others []uint32
+}
+
+// defaultSequences reads the sequences the column defaults of a table use.
+func defaultSequences(ctx context.Context, q querier, table uint32) ([]*sequence, error) {
+	rows, err := q.Query(ctx, `
+		WITH uses AS (
+			SELECT DISTINCT ad.adrelid AS tbl, d.refobjid AS seq
+			FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attrdef ad ON d.objid = ad.oid
+			WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass)
+		SELECT s.oid, pg_catalog.format('%I.%I', n.nspname, s.relname),
+		       ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END || ':' || a.privilege_type
+		             FROM pg_catalog.aclexplode(s.relacl) AS a WHERE a.grantee <> s.relowner),
+		       ARRAY(SELECT o.tbl FROM uses AS o WHERE o.seq = s.oid AND o.tbl <> $1 ORDER BY 1)
+		FROM pg_catalog.pg_class s JOIN pg_catalog.pg_namespace n ON n.oid = s.relnamespace
+		WHERE s.relkind = 'S' AND s.oid IN (SELECT u.seq FROM uses AS u WHERE u.tbl = $1)
+		ORDER BY 2`, table)
+	if err != nil {
+		return nil, fmt.Errorf("read the sequences of column defaults: %w", err)
+	}
+	defer rows.Close()
+	var out []*sequence
+	for rows.Next() {
+		s := &sequence{ACL: acl{}}
+		var privs []string
+		if err := rows.Scan(&s.OID, &s.Name, &privs, &s.Others); err != nil {
+			return nil, err
+		}
+		for _, p := range privs {
+			i := strings.LastIndexByte(p, ':')
+			s.ACL.add(p[:i], p[i+1:])
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

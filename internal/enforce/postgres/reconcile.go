@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,8 +50,9 @@ type Source struct {
 	// those the relation has.
 	Columns []string
 	Plan    *policy.Plan
-	// Readers get SELECT on the view; Writers also INSERT, UPDATE and
-	// DELETE on the relation.
+	// Readers get SELECT on the view; Writers also write the relation,
+	// bound by their row decision and in the columns they read in clear
+	// (see tableGrants and writerPolicies).
 	Readers []string
 	Writers []string
 }
@@ -174,6 +178,8 @@ type run struct {
 	schemas  map[string]bool // view schemas known to exist as custos's
 	owners   map[uint32]int64
 	roles    map[string]bool // roles custos manages on governed tables
+	ents     map[string]Entitlement
+	writing  map[int64][]string // the roles writing each data source's relation
 }
 
 func (rc *run) change(format string, args ...any) {
@@ -304,6 +310,11 @@ func (rc *run) load() error {
 	for _, r := range rc.want.Roles {
 		rc.roles[r] = true
 	}
+	rc.writing = map[int64][]string{}
+	rc.ents = map[string]Entitlement{}
+	for _, e := range rc.want.Entitlements {
+		rc.ents[e.Role] = e
+	}
 	return nil
 }
 
@@ -346,6 +357,12 @@ func (rc *run) source(s Source) *SourceReport {
 			rep.Err = fmt.Errorf("%v; revoking access to its view failed too: %v", rep.Err, err)
 		} else if closed != "" {
 			rep.Err = fmt.Errorf("%v; nobody may read %s until this is fixed", rep.Err, closed)
+		}
+		// Nor write the table, or read it directly, under them.
+		if closed, err := rc.closeWrites(s.DataSourceID); err != nil {
+			rep.Err = fmt.Errorf("%v; revoking its writers' privileges failed too: %v", rep.Err, err)
+		} else if closed != "" {
+			rep.Err = fmt.Errorf("%v; nobody may write %s until this is fixed", rep.Err, closed)
 		}
 		return rep
 	}
@@ -398,6 +415,9 @@ func (rc *run) source(s Source) *SourceReport {
 	rep.Warnings = append(rep.Warnings, r.Warnings...)
 	rep.Closed = r.Closed
 	domains := rc.readDomains(s, tbl, src, r, rep)
+	writers, clear, filters, warn := rc.writersOf(s, tbl, src, r)
+	rep.Warnings = append(rep.Warnings, warn...)
+	rc.writing[s.DataSourceID] = writers
 
 	var changes, drift []string
 	var newState *viewState
@@ -406,7 +426,7 @@ func (rc *run) source(s Source) *SourceReport {
 	var grantsAdded, grantsRemoved []grantKey
 	err = rc.tx(func(tx pgx.Tx) error {
 		changes, drift, newState, newTable, newChildren, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil, nil
-		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, read: domains,
+		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, read: domains, writers: writers, clear: clear, filters: filters,
 			change: func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) },
 			drift:  func(f string, a ...any) { drift = append(drift, fmt.Sprintf(f, a...)) }}
 		if err := w.run(); err != nil {
@@ -431,10 +451,10 @@ func (rc *run) source(s Source) *SourceReport {
 	for _, g := range grantsRemoved {
 		delete(rc.st.grants, g)
 	}
-	rep.Warnings = append(rep.Warnings, rc.leaks(s, tbl)...)
+	rep.Warnings = append(rep.Warnings, rc.leaks(tbl, clear)...)
 	for _, c := range rc.children[tbl.OID] {
 		if _, governed := rc.owners[c.OID]; !governed {
-			rep.Warnings = append(rep.Warnings, rc.leaks(s, c)...)
+			rep.Warnings = append(rep.Warnings, rc.leaks(c, nil)...)
 		}
 	}
 	return rep
@@ -459,6 +479,71 @@ func (rc *run) probe(probes []pgsql.Probe) map[string]string {
 		}
 	}
 	return broken
+}
+
+// writersOf decides who may write the relation and, for each of them, the
+// columns they read in clear (those of the view that no mask applies to for
+// them; a mask that applies to some rows only counts as applying) and the
+// filter of their rows (pgsql.WriterFilter). Both come from the engine's
+// decision for the user, evaluated with the entitlements custos writes into
+// the database. Writes are bound by row rules through row-level security,
+// which only tables carry: a view, foreign table or materialized view with
+// row rules is not written to by anybody.
+func (rc *run) writersOf(s Source, tbl *relation, src pgsql.Source, r *pgsql.Rendered) ([]string, map[string][]string, map[string]string, []string) {
+	if len(s.Writers) == 0 {
+		return nil, nil, nil, nil
+	}
+	name := qualified(s.Schema, s.Table)
+	switch {
+	case tbl.Kind == "m":
+		return nil, nil, nil, []string{fmt.Sprintf("%s is a materialized view, which cannot be written: its writers only read", name)}
+	case (r.RowFilter != "" || r.Barrier) && tbl.Kind != "r" && tbl.Kind != "p":
+		return nil, nil, nil, []string{fmt.Sprintf("row rules apply to %s, and PostgreSQL binds writes to row rules on tables only: its writers only read", name)}
+	}
+	plan := s.Plan
+	if plan == nil {
+		plan = &policy.Plan{}
+	}
+	clear, filters := map[string][]string{}, map[string]string{}
+	var writers, warnings []string
+	for _, role := range s.Writers {
+		d := policy.Evaluate(plan, policy.NewEntitlements(rc.userOf(role)))
+		f, err := pgsql.WriterFilter(rc.sys, src, d.Rows)
+		if err != nil {
+			// What cannot be rendered cannot bind the writer's rows: they
+			// only read (through the view, which the same failure closes).
+			warnings = append(warnings, fmt.Sprintf("the rows of writer %q cannot be rendered (%v): they only read %s", role, err, name))
+			continue
+		}
+		masked := map[string]bool{}
+		for _, c := range d.Columns {
+			masked[c.Column] = true
+		}
+		list := []string{}
+		for _, c := range src.Columns {
+			if !masked[c.Name] {
+				list = append(list, c.Name)
+			}
+		}
+		sort.Strings(list)
+		writers, clear[role], filters[role] = append(writers, role), list, f
+	}
+	return writers, clear, filters, warnings
+}
+
+// userOf is what the policy engine evaluates the user behind a role with:
+// the entitlements custos writes into the database for it (none, the most
+// restricted, for a role it has no row for).
+func (rc *run) userOf(role string) policy.User {
+	e, ok := rc.ents[role]
+	if !ok {
+		return policy.User{}
+	}
+	u := policy.User{Username: e.Username, IAMID: e.IAM, Groups: e.Groups, Attributes: e.Attributes, Purposes: e.Purposes}
+	if e.OwnGroups != nil || e.OwnAttributes != nil {
+		u.Own = &policy.Own{Groups: e.OwnGroups, Attributes: e.OwnAttributes}
+	}
+	return u
 }
 
 // closeView revokes every privilege on the view custos made for a data
@@ -512,9 +597,93 @@ func (rc *run) closeView(id int64) (string, error) {
 	return name, nil
 }
 
-// leaks warns about roles custos maps users to that can still read the
-// relation itself, through something custos does not manage.
-func (rc *run) leaks(s Source, tbl *relation) []string {
+// closeWrites revokes what custos granted on the relation a data source
+// governs (and on the sequences its column defaults use) from everybody but
+// custos's own roles, and returns the relation's name ("" when there was
+// nothing to revoke).
+func (rc *run) closeWrites(id int64) (string, error) {
+	vs := rc.st.views[id]
+	if vs == nil || rc.owners[vs.TableOID] != id {
+		return "", nil
+	}
+	var keys []grantKey
+	grantees := map[string]bool{}
+	for g := range rc.st.grants {
+		if (g.Kind == "table" || g.Kind == "column") && g.OID == vs.TableOID && g.Grantee != rc.sys.Role && g.Grantee != rc.sys.AuditRole {
+			keys = append(keys, g)
+			grantees[g.Grantee] = true
+		}
+	}
+	if len(keys) == 0 {
+		return "", nil
+	}
+	var list []string
+	for g := range grantees {
+		list = append(list, g)
+	}
+	sort.Strings(list)
+	var name string
+	var seqKeys []grantKey
+	err := rc.tx(func(tx pgx.Tx) error {
+		seqKeys = nil
+		err := tx.QueryRow(rc.ctx, `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, vs.TableOID).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			name = ""
+		} else if err != nil {
+			return err
+		}
+		if name != "" {
+			ddl := runner(rc.ctx, tx, nil)
+			for _, g := range list {
+				if err := revokeIfRole(rc.ctx, tx, "REVOKE ALL ON "+name+" FROM "+grantee(g), ddl); err != nil {
+					return err
+				}
+			}
+			seqs, err := defaultSequences(rc.ctx, tx, vs.TableOID)
+			if err != nil {
+				return err
+			}
+			for _, sq := range seqs {
+				for _, g := range list {
+					k := grantKey{"sequence", sq.OID, g, "USAGE"}
+					if !rc.st.grants[k] || len(sq.Others) > 0 {
+						continue // another table's writers may need it: its own push decides
+					}
+					if err := revokeIfRole(rc.ctx, tx, "REVOKE USAGE ON SEQUENCE "+sq.Name+" FROM "+grantee(g), ddl); err != nil {
+						return err
+					}
+					seqKeys = append(seqKeys, k)
+				}
+			}
+		}
+		for _, k := range append(append([]grantKey{}, keys...), seqKeys...) {
+			if err := exec(rc.ctx, tx, `DELETE FROM `+rc.sys.Table("grants")+` WHERE kind = $1 AND object_oid = $2 AND grantee = $3 AND privilege = $4`,
+				k.Kind, k.OID, k.Grantee, k.Privilege); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, k := range append(keys, seqKeys...) {
+		delete(rc.st.grants, k)
+	}
+	if name == "" {
+		return "", nil
+	}
+	rc.change("revoked every privilege on %s from %s", name, strings.Join(list, ", "))
+	return name, nil
+}
+
+// leaks warns about roles custos maps users to that can read the relation
+// itself beyond what custos grants them, through something custos does not
+// manage: as a superuser, its owner, or a member of a role that may read it;
+// a writer also by bypassing row security. clear maps each writer to the
+// columns custos lets it read (nil: nobody may read the relation).
+func (rc *run) leaks(tbl *relation, clear map[string][]string) []string {
 	var roles []string
 	for r := range rc.roles {
 		roles = append(roles, r)
@@ -523,16 +692,34 @@ func (rc *run) leaks(s Source, tbl *relation) []string {
 		return nil
 	}
 	sort.Strings(roles)
-	rows, err := rc.conn.Query(rc.ctx, `
-		SELECT r FROM pg_catalog.unnest($1::text[]) AS r
-		WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) AND pg_catalog.has_any_column_privilege(r, $2::oid, 'SELECT')`, roles, tbl.OID)
+	if clear == nil {
+		clear = map[string][]string{}
+	}
+	allowed, err := json.Marshal(clear)
 	if err != nil {
 		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(tbl.Schema, tbl.Name), err)}
 	}
-	leaky, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	rows, err := rc.conn.Query(rc.ctx, `
+		SELECT r.rolname::text FROM pg_catalog.pg_roles r, pg_catalog.pg_class c
+		WHERE r.rolname = ANY ($1::text[]) AND c.oid = $2::oid AND CASE
+		WHEN ($3::jsonb -> r.rolname::text) IS NULL THEN pg_catalog.has_any_column_privilege(r.oid, c.oid, 'SELECT')
+		ELSE r.rolsuper OR (r.rolbypassrls AND c.relrowsecurity) OR pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE')
+			OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+				AND a.attname::text NOT IN (SELECT pg_catalog.jsonb_array_elements_text($3::jsonb -> r.rolname::text))
+				AND pg_catalog.has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT'))
+			OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles g WHERE g.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, g.oid, 'USAGE')
+				AND pg_catalog.has_any_column_privilege(g.oid, c.oid, 'SELECT'))
+		END ORDER BY 1`, roles, tbl.OID, string(allowed))
+	if err != nil {
+		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(tbl.Schema, tbl.Name), err)}
+	}
+	leaky, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return []string{fmt.Sprintf("could not check who reads %s directly: %v", qualified(tbl.Schema, tbl.Name), err)}
+	}
 	var out []string
 	for _, r := range leaky {
-		out = append(out, fmt.Sprintf("role %q can read %s directly (superuser, owner, or a member of a role with SELECT): custos cannot mask or filter what it reads there", r, qualified(tbl.Schema, tbl.Name)))
+		out = append(out, fmt.Sprintf("role %q can read %s directly beyond what custos grants it (superuser, owner, a member of a role with SELECT, or, writing, a role that bypasses row security): custos cannot mask or filter what it reads there", r, qualified(tbl.Schema, tbl.Name)))
 	}
 	return out
 }
@@ -548,6 +735,13 @@ type srcTx struct {
 	read   map[string]*valueDomain // value domains read for it, by column
 	change func(string, ...any)
 	drift  func(string, ...any)
+
+	// writers are the roles that write the relation, and clear the
+	// columns each of them reads in clear.
+	writers    []string
+	clear      map[string][]string
+	filters    map[string]string   // each writer's row filter; "" when no row rule applies to them
+	colRecords map[string]grantKey // custos's column privileges, by grantee and privilege
 
 	children       []*tableState // partitions and child tables custos started governing
 	prev           *viewState    // custos's record before this transaction
@@ -607,6 +801,7 @@ func (w *srcTx) closeChildren() error {
 			continue
 		}
 		name := qualified(c.Schema, c.Name)
+		colRecords := rc.columnRecords(c.OID)
 		onboarded := false
 		if rc.st.tables[c.OID] == nil {
 			ts := &tableState{OID: c.OID, PublicACL: append(c.ACL.privileges("public"), c.PublicCols...)}
@@ -624,7 +819,12 @@ func (w *srcTx) closeChildren() error {
 		for _, privs := range []acl{c.ACL, c.ColACL} {
 			for _, g := range privs.grantees() {
 				for _, p := range privs.privileges(g) {
-					if !managed[g] && !rc.st.grants[grantKey{"table", c.OID, g, p}] {
+					keys := []grantKey{{"table", c.OID, g, p}}
+					if k, ok := colRecords[g+"\x00"+p]; ok {
+						keys = append(keys, k)
+					}
+					recorded := rc.st.grants[keys[0]] || len(keys) > 1
+					if !managed[g] && !recorded {
 						continue
 					}
 					// Revoking on the table revokes on its columns too.
@@ -633,9 +833,13 @@ func (w *srcTx) closeChildren() error {
 					}
 					// A partition that was a data source of its own keeps
 					// custos's grants from then: forgotten, not drift.
-					if k := (grantKey{"table", c.OID, g, p}); rc.st.grants[k] {
-						if err := w.forget(k); err != nil {
-							return err
+					if recorded {
+						for _, k := range keys {
+							if rc.st.grants[k] {
+								if err := w.forget(k); err != nil {
+									return err
+								}
+							}
 						}
 					} else if !onboarded {
 						w.drift("%s on %s was granted to %s by hand", p, name, g)
@@ -821,8 +1025,10 @@ var md5True = md5hex("true")
 // rowSecurity keeps the table's row-level security equal to the plan's row
 // rules: a restrictive policy for the system role (the views' owner), a
 // permissive one letting it read (kept without row rules when the table's
-// owner turned row security on), and, when custos had to enable row
-// security, a permissive one keeping every other role's access unchanged.
+// owner turned row security on, and then letting writers at the rows too),
+// and, when custos had to enable row security, a permissive one keeping
+// every other role's access unchanged; and, for each writer some row rule
+// applies to, a restrictive policy of their own (writerPolicies).
 func (w *srcTx) rowSecurity() error {
 	rc := w.rc
 	tbl := qualified(w.s.Schema, w.s.Table)
@@ -840,15 +1046,29 @@ func (w *srcTx) rowSecurity() error {
 		w.change("dropped policy %s on %s", name, tbl)
 		return nil
 	}
-	viewAccess := policySpec{pgsql.PolicyViewAccess,
-		"CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR SELECT TO " + role + " USING (true)",
-		func(p *rlsPolicy) bool {
-			return p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == md5True
+	// Under the owner's row security nobody but the roles its policies name
+	// reaches a row: custos lets its own role and the writers at them.
+	ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
+	access := []string{rc.sys.Role}
+	if ownersRLS {
+		access = append(access, w.writers...)
+	}
+	to := make([]string, len(access))
+	for i, r := range access {
+		to[i] = quoteOr(r)
+	}
+	viewAccess := policySpec{name: pgsql.PolicyViewAccess, roles: access,
+		stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyViewAccess) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO " + strings.Join(to, ", ") +
+			" USING (true) WITH CHECK (true)",
+		ok: func(p *rlsPolicy) bool {
+			return p.Permissive && p.Command == "*" && p.Using == md5True && p.Check == md5True
 		}}
 	if !want {
+		if err := w.writerPolicies(tbl, pols, false); err != nil {
+			return err
+		}
 		// Row security that the table's owner turned on applies to custos's
 		// role too: without a policy letting it read, the view shows nothing.
-		ownersRLS := w.tbl.RLS && !w.table.RLSEnabled
 		for _, n := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
 			if n == pgsql.PolicyViewAccess && ownersRLS {
 				continue
@@ -911,25 +1131,146 @@ func (w *srcTx) rowSecurity() error {
 	}
 	specs := []policySpec{viewAccess}
 	if w.table.RLSEnabled {
-		specs = append(specs, policySpec{pgsql.PolicyOthers,
-			"CREATE POLICY " + quoteOr(pgsql.PolicyOthers) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
-			func(p *rlsPolicy) bool {
-				return p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == "public" && p.Using == md5True && p.Check == md5True
+		specs = append(specs, policySpec{name: pgsql.PolicyOthers, roles: []string{"public"},
+			stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyOthers) + " ON " + tbl + " AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
+			ok: func(p *rlsPolicy) bool {
+				return p.Permissive && p.Command == "*" && p.Using == md5True && p.Check == md5True
 			}})
 	}
 	filterUpToDate := w.prev != nil && w.prev.FilterDef != nil && w.prev.Rendered == w.r.Fingerprint
-	specs = append(specs, policySpec{pgsql.PolicyRowFilter,
-		"CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
-		func(p *rlsPolicy) bool {
-			return filterUpToDate && !p.Permissive && p.Command == "r" && len(p.Roles) == 1 && p.Roles[0] == rc.sys.Role && p.Using == *w.prev.FilterDef
+	specs = append(specs, policySpec{name: pgsql.PolicyRowFilter, roles: []string{rc.sys.Role},
+		stmt: "CREATE POLICY " + quoteOr(pgsql.PolicyRowFilter) + " ON " + tbl + " AS RESTRICTIVE FOR SELECT TO " + role + " USING (" + w.r.RowFilter + ")",
+		ok: func(p *rlsPolicy) bool {
+			return filterUpToDate && !p.Permissive && p.Command == "r" && p.Using == *w.prev.FilterDef
 		}})
-	return w.policies(tbl, pols, specs, filterUpToDate)
+	if err := w.policies(tbl, pols, specs, filterUpToDate); err != nil {
+		return err
+	}
+	return w.writerPolicies(tbl, pols, true)
+}
+
+// writerPolicyName names the row security policy of one writer: after the
+// role, so that PostgreSQL's errors say whose rows a write fell outside of.
+func writerPolicyName(role string) string {
+	name := pgsql.PolicyWriterPrefix + role
+	if len(name) > pgsql.MaxIdentLen {
+		h := sha256.Sum256([]byte(role))
+		name = pgsql.PolicyWriterPrefix + hex.EncodeToString(h[:8])
+	}
+	return name
+}
+
+// writerPolicies keeps one restrictive policy FOR ALL commands per writer a
+// row rule applies to, TO that writer, with their filter (pgsql.WriterFilter)
+// as USING and WITH CHECK: what they read, update, delete, insert or
+// produce in the table are the rows the view shows them. Policies of
+// writers who are gone are dropped. custos records each policy with the
+// fingerprint of what it rendered and of the expression as the server
+// printed it (kind "policy" in its grants), to tell a change of the
+// writer's rows from a change by hand.
+func (w *srcTx) writerPolicies(tbl string, pols map[string]*rlsPolicy, rules bool) error {
+	rc := w.rc
+	wanted := map[string]string{} // policy name -> role
+	if rules {
+		for _, r := range w.writers {
+			if w.filters[r] != "" {
+				wanted[writerPolicyName(r)] = r
+			}
+		}
+	}
+	recs := map[string]grantKey{}
+	for k := range rc.st.grants {
+		if k.Kind == "policy" && k.OID == w.tbl.OID {
+			recs[k.Grantee] = k
+		}
+	}
+	var names []string
+	for n := range pols {
+		if strings.HasPrefix(n, pgsql.PolicyWriterPrefix) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, ok := wanted[n]; ok {
+			continue
+		}
+		if err := w.exec("DROP POLICY " + quoteOr(n) + " ON " + tbl); err != nil {
+			return err
+		}
+		delete(pols, n)
+		w.change("dropped policy %s on %s", n, tbl)
+	}
+	var roles []string
+	for r := range recs {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		if _, ok := wanted[writerPolicyName(r)]; !ok {
+			if err := w.forget(recs[r]); err != nil {
+				return err
+			}
+		}
+	}
+	names = names[:0]
+	for n := range wanted {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		role := wanted[n]
+		f := w.filters[role]
+		rendered := md5hex(f)
+		rec, recorded := recs[role]
+		recRendered, recDef, _ := strings.Cut(rec.Privilege, ":")
+		p := pols[n]
+		same := recorded && recRendered == rendered
+		if p != nil && same && !p.Permissive && p.Command == "*" && len(p.Roles) == 1 && p.Roles[0] == role &&
+			p.Using == recDef && p.Check == recDef {
+			continue
+		}
+		switch {
+		case p != nil && same:
+			w.drift("policy %s on %s was changed by hand", n, tbl)
+		case p == nil && same:
+			w.drift("policy %s on %s was dropped by hand", n, tbl)
+		}
+		if p != nil {
+			if err := w.exec("DROP POLICY " + quoteOr(n) + " ON " + tbl); err != nil {
+				return err
+			}
+		}
+		if err := w.exec("CREATE POLICY " + quoteOr(n) + " ON " + tbl + " AS RESTRICTIVE FOR ALL TO " + quoteOr(role) +
+			" USING (" + f + ") WITH CHECK (" + f + ")"); err != nil {
+			return err
+		}
+		w.change("created policy %s on %s", n, tbl)
+		var def string
+		if err := w.tx.QueryRow(rc.ctx, `SELECT pg_catalog.md5(COALESCE(pg_catalog.pg_get_expr(polqual, polrelid), ''))
+			FROM pg_catalog.pg_policy WHERE polrelid = $1 AND polname = $2`, w.tbl.OID, n).Scan(&def); err != nil {
+			return err
+		}
+		next := grantKey{"policy", w.tbl.OID, role, rendered + ":" + def}
+		if recorded && rec != next {
+			if err := w.forget(rec); err != nil {
+				return err
+			}
+		}
+		if err := w.remember(next); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // policySpec is one of custos's row security policies as it must be.
 type policySpec struct {
 	name, stmt string
-	ok         func(p *rlsPolicy) bool
+	// roles are the roles it applies to; a policy that differs only in
+	// them is altered, not recreated (the writers change with the grants).
+	roles []string
+	ok    func(p *rlsPolicy) bool
 }
 
 // policies (re)creates the policies of specs that are missing or differ.
@@ -938,10 +1279,24 @@ func (w *srcTx) policies(tbl string, pols map[string]*rlsPolicy, specs []policyS
 	for _, sp := range specs {
 		p := pols[sp.name]
 		if p != nil && sp.ok(p) {
+			if sameSet(p.Roles, sp.roles) {
+				continue
+			}
+			to := make([]string, len(sp.roles))
+			for i, r := range sp.roles {
+				to[i] = grantee(r)
+			}
+			if err := w.exec("ALTER POLICY " + quoteOr(sp.name) + " ON " + tbl + " TO " + strings.Join(to, ", ")); err != nil {
+				return err
+			}
+			p.Roles = append([]string(nil), sp.roles...)
+			w.change("policy %s on %s now applies to %s", sp.name, tbl, strings.Join(sp.roles, ", "))
 			continue
 		}
 		if p != nil {
-			if sp.name != pgsql.PolicyRowFilter || filterUpToDate {
+			// custos_view_access was FOR SELECT before writers used it:
+			// replacing it is an upgrade, not a repair.
+			if (sp.name != pgsql.PolicyRowFilter || filterUpToDate) && !(sp.name == pgsql.PolicyViewAccess && p.Command == "r") {
 				w.drift("policy %s on %s was changed by hand", sp.name, tbl)
 			}
 			if err := w.exec("DROP POLICY " + quoteOr(sp.name) + " ON " + tbl); err != nil {
@@ -967,6 +1322,23 @@ func (w *srcTx) policies(tbl string, pols map[string]*rlsPolicy, specs []policyS
 		}
 	}
 	return nil
+}
+
+// sameSet reports whether a and b hold the same strings.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	in := map[string]bool{}
+	for _, s := range a {
+		in[s] = true
+	}
+	for _, s := range b {
+		if !in[s] {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *srcTx) setRLS(enabled bool) error {
@@ -1040,16 +1412,24 @@ func grantee(g string) string {
 	return quoteOr(g)
 }
 
-var writePrivileges = []string{"DELETE", "INSERT", "UPDATE"}
+// columnPrivileges are what a writer holds on each column they read in
+// clear: reading it (so that WHERE, ORDER BY, RETURNING and ON CONFLICT may
+// name it), and writing it. A masked column is none of these: a value one
+// could write but not read back would let one probe through the mask.
+var columnPrivileges = []string{"INSERT", "SELECT", "UPDATE"}
 
 // tableGrants makes the privileges on the governed relation exactly what
 // custos decides for the roles it manages: none for PUBLIC and for users
-// without WRITE, INSERT/UPDATE/DELETE for writers, SELECT for the system
-// role (the views read through it) and what the audit role needs.
+// without WRITE; for writers DELETE, and SELECT, INSERT and UPDATE on the
+// columns they read in clear; SELECT for the system role (the views read
+// through it) and what the audit role needs. Never TRUNCATE, which row
+// security does not bind. Writers also get USAGE on the relation's schema
+// and on the sequences its column defaults draw from.
 func (w *srcTx) tableGrants() error {
 	rc := w.rc
 	name := qualified(w.s.Schema, w.s.Table)
 	want := map[string]map[string]bool{"public": {}, rc.sys.Role: {"SELECT": true}}
+	cols := map[string][]string{} // writer -> the columns of columnPrivileges
 	if rc.sys.AuditRole != "" {
 		want[rc.sys.AuditRole] = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true}
 	}
@@ -1063,19 +1443,16 @@ func (w *srcTx) tableGrants() error {
 			want[r] = map[string]bool{}
 		}
 	}
-	for _, r := range w.s.Writers {
-		if want[r] == nil {
-			want[r] = map[string]bool{}
-		}
-		for _, p := range writePrivileges {
-			want[r][p] = true
-		}
+	for _, r := range w.writers {
+		want[r] = map[string]bool{"DELETE": true}
+		cols[r] = w.clear[r]
 	}
 	for g := range rc.st.grants {
-		if g.Kind == "table" && g.OID == w.tbl.OID && want[g.Grantee] == nil {
+		if (g.Kind == "table" || g.Kind == "column") && g.OID == w.tbl.OID && want[g.Grantee] == nil {
 			want[g.Grantee] = map[string]bool{}
 		}
 	}
+	w.colRecords = rc.columnRecords(w.tbl.OID)
 	var grantees []string
 	for g := range want {
 		grantees = append(grantees, g)
@@ -1102,19 +1479,8 @@ func (w *srcTx) tableGrants() error {
 			}
 			w.change("revoked %s on %s from %s", p, name, g)
 		}
-		for _, p := range w.tbl.ColACL.privileges(g) {
-			if want[g][p] || revoked[p] {
-				continue // granted on the whole table anyway, or just revoked with it
-			}
-			// Revoking a privilege on the table revokes it on its columns.
-			if err := w.exec("REVOKE " + p + " ON " + name + " FROM " + grantee(g)); err != nil {
-				return err
-			}
-			delete(w.tbl.ColACL[g], p)
-			if !w.onboarded {
-				w.drift("%s on columns of %s was granted to %s by hand", p, name, g)
-			}
-			w.change("revoked %s on the columns of %s from %s", p, name, g)
+		if err := w.columnGrants(name, g, want[g], revoked, cols[g]); err != nil {
+			return err
 		}
 		var missing []string
 		for p := range want[g] {
@@ -1141,7 +1507,7 @@ func (w *srcTx) tableGrants() error {
 		}
 	}
 	// Writers name the table in their statements: they need USAGE on its schema.
-	for _, r := range w.s.Writers {
+	for _, r := range w.writers {
 		var ok bool
 		var nsp uint32
 		if err := w.tx.QueryRow(rc.ctx, `SELECT n.oid, pg_catalog.has_schema_privilege($1, n.oid, 'USAGE') FROM pg_catalog.pg_namespace n WHERE n.nspname = $2`,
@@ -1158,6 +1524,210 @@ func (w *srcTx) tableGrants() error {
 			return err
 		}
 		w.change("granted USAGE on schema %s to %s", quoteOr(w.s.Schema), r)
+	}
+	return w.sequenceGrants()
+}
+
+// columnGrants makes g's privileges on single columns of the relation
+// exactly want: the columns of columnPrivileges for a writer, none
+// otherwise. table are g's privileges on the whole table (which cover every
+// column) and revoked those just revoked there (which took the column
+// privileges with them). custos records each privilege it grants on columns
+// with a fingerprint of the columns ("SELECT:<md5>"), to tell a change made
+// by hand from one of the columns a writer reads in clear.
+func (w *srcTx) columnGrants(name, g string, table, revoked map[string]bool, want []string) error {
+	privs := map[string]bool{}
+	for p := range w.tbl.Cols[g] {
+		privs[p] = true
+	}
+	if len(want) > 0 {
+		for _, p := range columnPrivileges {
+			privs[p] = true
+		}
+	}
+	var list []string
+	for p := range privs {
+		list = append(list, p)
+	}
+	sort.Strings(list)
+	for _, p := range list {
+		if table[p] {
+			continue // granted on the whole table anyway
+		}
+		rec, recorded := w.colRecords[g+"\x00"+p]
+		have := w.tbl.Cols.columns(g, p)
+		if revoked[p] {
+			have = nil
+		}
+		want := want
+		if !slices.Contains(columnPrivileges, p) {
+			want = nil
+		}
+		var extra, missing []string
+		for _, c := range have {
+			if !slices.Contains(want, c) {
+				extra = append(extra, c)
+			}
+		}
+		for _, c := range want {
+			if !slices.Contains(have, c) {
+				missing = append(missing, c)
+			}
+		}
+		switch {
+		case len(extra) == 0 && len(missing) == 0:
+		case recorded && rec.Privilege != columnRecord(p, have):
+			w.drift("%s on columns of %s was changed by hand for %s", p, name, g)
+		case !recorded && len(have) > 0 && !w.onboarded:
+			w.drift("%s on columns of %s was granted to %s by hand", p, name, g)
+		}
+		if len(extra) > 0 {
+			stmt := "REVOKE " + p + " ON " + name + " FROM " + grantee(g)
+			if len(want) > 0 {
+				stmt = "REVOKE " + p + " (" + quoteAll(extra) + ") ON " + name + " FROM " + grantee(g)
+			}
+			if err := w.exec(stmt); err != nil {
+				return err
+			}
+			w.change("revoked %s on %s of %s from %s", p, strings.Join(extra, ", "), name, g)
+		}
+		if len(missing) > 0 {
+			if err := w.exec("GRANT " + p + " (" + quoteAll(missing) + ") ON " + name + " TO " + grantee(g)); err != nil {
+				return err
+			}
+			w.change("granted %s on %s of %s to %s", p, strings.Join(missing, ", "), name, g)
+		}
+		next := grantKey{"column", w.tbl.OID, g, columnRecord(p, want)}
+		if recorded && (len(want) == 0 || rec != next) {
+			if err := w.forget(rec); err != nil {
+				return err
+			}
+		}
+		if len(want) > 0 && (!recorded || rec != next) {
+			if err := w.remember(next); err != nil {
+				return err
+			}
+		}
+		if w.tbl.Cols[g] != nil {
+			delete(w.tbl.Cols[g], p)
+		}
+		for _, c := range want {
+			w.tbl.Cols.add(g, p, c)
+		}
+	}
+	return nil
+}
+
+// columnRecord is how custos records privilege p granted on cols.
+func columnRecord(p string, cols []string) string {
+	s := append([]string(nil), cols...)
+	sort.Strings(s)
+	return p + ":" + md5hex(strings.Join(s, "\x00"))
+}
+
+// columnRecords indexes custos's records of privileges on single columns of
+// a table by grantee and privilege.
+func (rc *run) columnRecords(oid uint32) map[string]grantKey {
+	out := map[string]grantKey{}
+	for k := range rc.st.grants {
+		if k.Kind == "column" && k.OID == oid {
+			p, _, _ := strings.Cut(k.Privilege, ":")
+			out[k.Grantee+"\x00"+p] = k
+		}
+	}
+	return out
+}
+
+func quoteAll(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quoteOr(n)
+	}
+	return strings.Join(out, ", ")
+}
+
+// sequenceGrants makes the privileges of the roles custos manages on the
+// sequences the relation's column defaults draw from exactly USAGE for its
+// writers (nextval for serial keys) and nothing for the others. A role
+// keeps USAGE on a sequence another table's default also uses while it may
+// insert into that table.
+func (w *srcTx) sequenceGrants() error {
+	rc := w.rc
+	seqs, err := defaultSequences(rc.ctx, w.tx, w.tbl.OID)
+	if err != nil {
+		return err
+	}
+	writers := map[string]bool{}
+	for _, r := range w.writers {
+		writers[r] = true
+	}
+	for _, sq := range seqs {
+		managed := map[string]bool{}
+		for r := range rc.roles {
+			managed[r] = true
+		}
+		for _, r := range w.s.Readers {
+			managed[r] = true
+		}
+		for g := range rc.st.grants {
+			if g.Kind == "sequence" && g.OID == sq.OID {
+				managed[g.Grantee] = true
+			}
+		}
+		var list []string
+		for g := range managed {
+			list = append(list, g)
+		}
+		sort.Strings(list)
+		for _, g := range list {
+			k := grantKey{"sequence", sq.OID, g, "USAGE"}
+			for _, p := range sq.ACL.privileges(g) {
+				if p == "USAGE" && writers[g] {
+					continue
+				}
+				if p == "USAGE" && len(sq.Others) > 0 {
+					var elsewhere bool
+					if err := w.tx.QueryRow(rc.ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.unnest($2::oid[]) AS t
+						WHERE pg_catalog.has_any_column_privilege($1, t, 'INSERT'))`, g, sq.Others).Scan(&elsewhere); err != nil {
+						return err
+					}
+					if elsewhere {
+						continue
+					}
+				}
+				if err := w.exec("REVOKE " + p + " ON SEQUENCE " + sq.Name + " FROM " + grantee(g)); err != nil {
+					return err
+				}
+				if p == "USAGE" && rc.st.grants[k] {
+					if err := w.forget(k); err != nil {
+						return err
+					}
+				} else if !w.onboarded {
+					w.drift("%s on sequence %s was granted to %s by hand", p, sq.Name, g)
+				}
+				w.change("revoked %s on sequence %s from %s", p, sq.Name, g)
+			}
+			if !writers[g] {
+				if rc.st.grants[k] && !sq.ACL.has(g, "USAGE") {
+					if err := w.forget(k); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !sq.ACL.has(g, "USAGE") {
+				if err := w.exec("GRANT USAGE ON SEQUENCE " + sq.Name + " TO " + grantee(g)); err != nil {
+					return err
+				}
+				if rc.st.grants[k] {
+					w.drift("USAGE on sequence %s was revoked from %s by hand", sq.Name, g)
+				}
+				w.change("granted USAGE on sequence %s to %s", sq.Name, g)
+			}
+			if err := w.remember(k); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

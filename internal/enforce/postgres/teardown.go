@@ -117,7 +117,7 @@ func (rc *run) schemaGrants() error {
 			unsure[s.Schema] = true
 			continue
 		}
-		for _, w := range s.Writers {
+		for _, w := range rc.writing[s.DataSourceID] {
 			needed[s.Schema+"\x00"+w] = true
 		}
 	}
@@ -267,17 +267,21 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 	err := tx.QueryRow(ctx, `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relrowsecurity
 		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, ts.OID).Scan(&name, &rls)
 	if err == nil {
-		for _, p := range []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers} {
-			tag, err := tx.Exec(ctx, `SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = $1 AND polname = $2`, ts.OID, p)
-			if err != nil {
+		rows, err := tx.Query(ctx, `SELECT polname::text FROM pg_catalog.pg_policy WHERE polrelid = $1
+			AND (polname = ANY ($2::text[]) OR pg_catalog.starts_with(polname, $3)) ORDER BY 1`,
+			ts.OID, []string{pgsql.PolicyRowFilter, pgsql.PolicyViewAccess, pgsql.PolicyOthers}, pgsql.PolicyWriterPrefix)
+		if err != nil {
+			return err
+		}
+		pols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, p := range pols {
+			if err := ddl("DROP POLICY " + quoteOr(p) + " ON " + name); err != nil {
 				return err
 			}
-			if tag.RowsAffected() > 0 {
-				if err := ddl("DROP POLICY " + quoteOr(p) + " ON " + name); err != nil {
-					return err
-				}
-				change("dropped policy %s on %s", p, name)
-			}
+			change("dropped policy %s on %s", p, name)
 		}
 		if ts.RLSEnabled && rls {
 			if err := ddl("ALTER TABLE " + name + " DISABLE ROW LEVEL SECURITY"); err != nil {
@@ -287,16 +291,27 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 		}
 		var keys []grantKey
 		for g := range grants {
-			if g.Kind == "table" && g.OID == ts.OID {
+			if (g.Kind == "table" || g.Kind == "column") && g.OID == ts.OID {
 				keys = append(keys, g)
 			}
 		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i].Grantee+keys[i].Privilege < keys[j].Grantee+keys[j].Privilege })
+		sort.Slice(keys, func(i, j int) bool {
+			return keys[i].Grantee+keys[i].Privilege+keys[i].Kind < keys[j].Grantee+keys[j].Privilege+keys[j].Kind
+		})
 		for _, g := range keys {
-			if err := revokeIfRole(ctx, tx, "REVOKE "+g.Privilege+" ON "+name+" FROM "+quoteOr(g.Grantee), ddl); err != nil {
+			// Revoking on the table revokes on its columns too; column
+			// privileges are recorded as "PRIVILEGE:<columns' fingerprint>".
+			priv, _, _ := strings.Cut(g.Privilege, ":")
+			if !validPrivilege[priv] {
+				return fmt.Errorf("custos's record of its privileges on %s holds %q", name, g.Privilege)
+			}
+			if err := revokeIfRole(ctx, tx, "REVOKE "+priv+" ON "+name+" FROM "+quoteOr(g.Grantee), ddl); err != nil {
 				return err
 			}
-			change("revoked %s on %s from %s", g.Privilege, name, g.Grantee)
+			change("revoked %s on %s from %s", priv, name, g.Grantee)
+		}
+		if err := releaseSequences(ctx, tx, sys, ts.OID, grants, ddl, change); err != nil {
+			return err
 		}
 		var table []string
 		cols := map[string][]int{}
@@ -340,15 +355,54 @@ func release(ctx context.Context, tx pgx.Tx, sys pgsql.System, ts *tableState, g
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	if err := exec(ctx, tx, `DELETE FROM `+sys.Table("grants")+` WHERE kind = 'table' AND object_oid = $1`, ts.OID); err != nil {
+	if err := exec(ctx, tx, `DELETE FROM `+sys.Table("grants")+` WHERE kind IN ('table', 'column', 'policy') AND object_oid = $1`, ts.OID); err != nil {
 		return err
 	}
 	for g := range grants {
-		if g.Kind == "table" && g.OID == ts.OID {
+		if (g.Kind == "table" || g.Kind == "column" || g.Kind == "policy") && g.OID == ts.OID {
 			delete(grants, g)
 		}
 	}
 	return exec(ctx, tx, `DELETE FROM `+sys.Table("tables")+` WHERE table_oid = $1`, ts.OID)
+}
+
+// releaseSequences revokes the USAGE custos granted on the sequences a
+// table's column defaults draw from, except from roles that may still
+// insert into another table whose defaults draw from the same sequence.
+func releaseSequences(ctx context.Context, tx pgx.Tx, sys pgsql.System, table uint32, grants map[grantKey]bool, ddl ddlFunc, change func(string, ...any)) error {
+	seqs, err := defaultSequences(ctx, tx, table)
+	if err != nil {
+		return err
+	}
+	for _, sq := range seqs {
+		var keys []grantKey
+		for g := range grants {
+			if g.Kind == "sequence" && g.OID == sq.OID {
+				keys = append(keys, g)
+			}
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].Grantee < keys[j].Grantee })
+		for _, k := range keys {
+			var elsewhere bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r, pg_catalog.unnest($2::oid[]) AS t
+				WHERE r.rolname = $1 AND pg_catalog.has_any_column_privilege(r.oid, t, 'INSERT'))`, k.Grantee, sq.Others).Scan(&elsewhere); err != nil {
+				return err
+			}
+			if elsewhere {
+				continue
+			}
+			if err := revokeIfRole(ctx, tx, "REVOKE USAGE ON SEQUENCE "+sq.Name+" FROM "+quoteOr(k.Grantee), ddl); err != nil {
+				return err
+			}
+			if err := exec(ctx, tx, `DELETE FROM `+sys.Table("grants")+` WHERE kind = $1 AND object_oid = $2 AND grantee = $3 AND privilege = $4`,
+				k.Kind, k.OID, k.Grantee, k.Privilege); err != nil {
+				return err
+			}
+			delete(grants, k)
+			change("revoked USAGE on sequence %s from %s", sq.Name, k.Grantee)
+		}
+	}
+	return nil
 }
 
 var validPrivilege = map[string]bool{"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "TRUNCATE": true,
@@ -433,6 +487,19 @@ func Teardown(ctx context.Context, d *Database, sys pgsql.System, o TeardownOpti
 		}
 		for _, ts := range cur.tables {
 			if err := release(ctx, tx, sys, ts, cur.grants, ddl, change); err != nil {
+				return nil, err
+			}
+		}
+		for g := range cur.grants {
+			if g.Kind != "sequence" {
+				continue
+			}
+			var name string
+			if err := tx.QueryRow(ctx, `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+				JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`, g.OID).Scan(&name); err != nil {
+				continue
+			}
+			if err := revokeIfRole(ctx, tx, "REVOKE "+g.Privilege+" ON SEQUENCE "+name+" FROM "+quoteOr(g.Grantee), ddl); err != nil {
 				return nil, err
 			}
 		}

@@ -54,24 +54,29 @@ CREATE TABLE "custos"."domains" (
     refreshed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (data_source_id, column_name)
 );
+CREATE OR REPLACE VIEW "custos"."own_entitlements" WITH (security_barrier) AS
+SELECT e.role_name, e.username, e.iam, e.groups, e.attributes, e.own_groups, e.own_attributes, e.purposes, e.acting
+FROM "custos"."entitlements" AS e
+WHERE pg_catalog.pg_has_role(SESSION_USER, e.role_name, 'MEMBER');
+GRANT SELECT ON "custos"."own_entitlements" TO PUBLIC;
 CREATE OR REPLACE FUNCTION "custos"."entitlement"(r name)
 RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[])
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.groups, '{}'),
            COALESCE(e.attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}')
     FROM (SELECT 1) AS one
-    LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+    LEFT JOIN "custos"."own_entitlements" AS e ON e.role_name = r;
 END;
 CREATE OR REPLACE FUNCTION "custos"."own_entitlement"(r name)
 RETURNS TABLE (username text, iam text, groups text[], attributes jsonb, purposes text[], acting text[], limited boolean)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY INVOKER
 BEGIN ATOMIC
     SELECT COALESCE(e.username, ''), COALESCE(e.iam, ''), COALESCE(e.own_groups, '{}'),
            COALESCE(e.own_attributes, '{}'), COALESCE(e.purposes, '{}'), COALESCE(e.acting, '{}'),
            COALESCE(e.own_groups IS DISTINCT FROM e.groups OR e.own_attributes IS DISTINCT FROM e.attributes, false)
     FROM (SELECT 1) AS one
-    LEFT JOIN "custos"."entitlements" AS e ON e.role_name = r AND pg_catalog.pg_has_role(SESSION_USER, r, 'MEMBER');
+    LEFT JOIN "custos"."own_entitlements" AS e ON e.role_name = r;
 END;
 CREATE OR REPLACE FUNCTION "custos"."mask_hash"(v text, salt bytea) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -129,7 +134,7 @@ RETURN (('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(seed || pg
 INSERT INTO "custos"."secrets" (name, value)
 SELECT n, pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex')
 FROM pg_catalog.unnest(ARRAY['hash_salt', 'reversible_key', 'fpm_key', 'random_seed']::pg_catalog.text[]) AS n;
-INSERT INTO "custos"."meta" (key, value) VALUES ('version', '2');
+INSERT INTO "custos"."meta" (key, value) VALUES ('version', '3');
 RESET ROLE;
 CREATE ROLE "custos_shop_audit" NOLOGIN;
 ALTER DATABASE "shop" SET pgaudit.role = 'custos_shop_audit';
