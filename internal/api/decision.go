@@ -238,6 +238,7 @@ type effectivePlanJSON struct {
 	NoRows         bool                   `json:"noRows" doc:"a rule hides every row from the user"`
 	Policies       []policyRefJSON        `json:"policies" doc:"the policies that affected the user, in precedence order"`
 	ClosedRules    []closedRuleJSON       `json:"closedRules" doc:"rules of the data source that cannot apply as written and are enforced closed for the users they apply to (no rows, or the column NULL)"`
+	SkippedRules   []closedRuleJSON       `json:"skippedRules" doc:"rules of applying policies that are not about this data source (a tag no column carries, no event-time column), and why; they decide nothing here"`
 	SQL            *enforce.Preview       `json:"sql,omitempty" doc:"the PostgreSQL the data source's plan renders to (one view and row filter serve every user); absent for other technologies"`
 }
 
@@ -267,9 +268,14 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 		Read:    accessJSON{Status: dec.Read.Status, Approvals: dec.Read.Approvals, Discoverable: dec.Read.Discoverable},
 		Write:   accessJSON{Status: dec.Write.Status, Approvals: dec.Write.Approvals, Discoverable: dec.Write.Discoverable},
 		Columns: []columnDecisionJSON{}, Rows: []rowDecisionJSON{}, NoRows: dec.NoRows, Policies: []policyRefJSON{},
-		ClosedRules: []closedRuleJSON{}}
+		ClosedRules: []closedRuleJSON{}, SkippedRules: []closedRuleJSON{}}
 	for _, c := range d.Plan.ClosedRules() {
 		out.ClosedRules = append(out.ClosedRules, closedRuleJSON{Policy: ruleRefOf(c.Source), Column: c.Column, Reason: c.Reason})
+	}
+	for _, k := range d.Plan.Skipped {
+		if !k.Closed {
+			out.SkippedRules = append(out.SkippedRules, closedRuleJSON{Policy: ruleRefOf(k.Source), Reason: k.Reason})
+		}
 	}
 	if out.Entitlements.Attributes == nil {
 		out.Entitlements.Attributes = map[string][]string{}

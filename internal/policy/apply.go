@@ -243,6 +243,11 @@ func (b *planner) skip(r *compiledRule, format string, args ...any) {
 	b.p.Skipped = append(b.p.Skipped, Skip{Source: r.ref, Reason: fmt.Sprintf(format, args...)})
 }
 
+// closeSkip reports a rule that is enforced closed.
+func (b *planner) closeSkip(r *compiledRule, why string) {
+	b.p.Skipped = append(b.p.Skipped, Skip{Source: r.ref, Reason: why, Closed: true})
+}
+
 func (b *planner) colName(i int) string { return b.ix.names.strs[b.s.cols[i].name] }
 
 // taggedColumn finds the first column (in column order) carrying tag or a
@@ -283,12 +288,15 @@ func (b *planner) columnNamed(name string) int {
 }
 
 // resolve replaces @columnTagged and column names in e by the data source's
-// columns; missing says why when one cannot be found. Resolved trees are
-// cached on the rule by the columns they name, since many data sources share
-// column names.
-func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, missing string) {
+// columns; missing says why when one cannot be found, and named whether a
+// column named by name is missing (a mistake the rule is closed for) rather
+// than only a tag no column carries (the rule is not about this data
+// source). Resolved trees are cached on the rule by the columns they name,
+// since many data sources share column names.
+func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, missing string, named bool) {
 	var buf [8]int
 	cols := buf[:0]
+	var tagMissing string
 	expr.ForColumns(e, func(n expr.Expr) {
 		if missing != "" {
 			return
@@ -299,8 +307,8 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 			if id, ok := b.ix.tags.ids[n.Tag]; ok {
 				i = b.taggedColumn(id)
 			}
-			if i < 0 {
-				missing = fmt.Sprintf("no column tagged %q", n.Tag)
+			if i < 0 && tagMissing == "" {
+				tagMissing = fmt.Sprintf("no column tagged %q", n.Tag)
 			}
 		case expr.Column:
 			if i = b.columnNamed(n.Name); i < 0 {
@@ -310,7 +318,10 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 		cols = append(cols, i)
 	})
 	if missing != "" {
-		return nil, "", missing
+		return nil, "", missing, true
+	}
+	if tagMissing != "" {
+		return nil, "", tagMissing, false
 	}
 	var kb strings.Builder
 	for _, i := range cols {
@@ -330,7 +341,7 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 			return n
 		})
 	}).(expr.Expr)
-	return out, key, ""
+	return out, key, "", false
 }
 
 func (b *planner) fieldSelects(f compiledField, i int) bool {
@@ -365,9 +376,13 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			b.closedRow(r, RowWhere, r.broken)
 			return
 		}
-		w, key, missing := b.resolve(r, r.where)
-		if missing != "" {
+		w, key, missing, named := b.resolve(r, r.where)
+		switch {
+		case named:
 			b.closedRow(r, RowWhere, missing)
+			return
+		case missing != "":
+			b.skip(r, "%s", missing)
 			return
 		}
 		b.row(r, key, func() *RowRule { return &RowRule{Kind: RowWhere, AppliesTo: r.appliesTo, Where: w, Source: r.ref} })
@@ -383,8 +398,12 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			} else {
 				i, what = b.taggedColumn(m.tag), fmt.Sprintf("no column tagged %q", m.Tag)
 			}
-			if i < 0 {
+			switch {
+			case i < 0 && m.Column != "":
 				b.closedRow(r, RowEntitlements, what)
+				return
+			case i < 0:
+				b.skip(r, "%s", what)
 				return
 			}
 			cols = append(cols, i)
@@ -419,7 +438,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 		b.p.Rows = append(b.p.Rows, r.purposeRow)
 	case RuleTimeRestriction:
 		if b.s.eventTime < 0 {
-			b.closedRow(r, RowTime, "the data source has no event-time column")
+			b.skip(r, "the data source has no event-time column")
 			return
 		}
 		col := b.colName(int(b.s.eventTime))
@@ -449,7 +468,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 // closedRow stands in for a row rule that cannot apply as written on this
 // data source: the users it applies to see no row. It is reported (Skipped).
 func (b *planner) closedRow(r *compiledRule, kind RowKind, why string) {
-	b.skip(r, "%s", why)
+	b.closeSkip(r, why)
 	if _, never := r.appliesTo.(False); never {
 		return
 	}
@@ -476,9 +495,19 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 	closed := r.broken
 	if r.rowsIf != nil && closed == "" {
 		var missing string
-		if rows, key, missing = b.resolve(r, r.rowsIf); missing != "" {
+		var named bool
+		rows, key, missing, named = b.resolve(r, r.rowsIf)
+		switch {
+		case named:
 			// Where the condition cannot be evaluated, every row is masked.
 			closed = missing
+		case missing != "":
+			// Only a tag no column carries: the rule is not about this
+			// data source.
+			if record {
+				b.skip(r, "%s", missing)
+			}
+			return nil, nil, false
 		}
 	}
 	fields = buf[:0]
@@ -493,7 +522,7 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 	}
 	if closed != "" {
 		if record {
-			b.skip(r, "%s", closed)
+			b.closeSkip(r, closed)
 		}
 		return r.shared("closed:"+closed, func() any { return closedMask(r, closed) }).(*MaskRule), fields, true
 	}
@@ -625,7 +654,7 @@ func (p *Plan) Equal(q *Plan) bool {
 		return false
 	}
 	for i, k := range p.Skipped {
-		if k.Reason != q.Skipped[i].Reason || !sameRef(k.Source, q.Skipped[i].Source) {
+		if k.Reason != q.Skipped[i].Reason || k.Closed != q.Skipped[i].Closed || !sameRef(k.Source, q.Skipped[i].Source) {
 			return false
 		}
 	}

@@ -371,7 +371,11 @@ func checkPlan(t *testing.T, ds int64, p *Plan, pc planCheck) {
 	if pc.Skipped != nil {
 		got := []string{}
 		for _, k := range p.Skipped {
-			got = append(got, refText(k.Source)+" "+k.Reason)
+			s := refText(k.Source) + " " + k.Reason
+			if k.Closed {
+				s += " (closed)"
+			}
+			got = append(got, s)
 		}
 		if !reflect.DeepEqual(got, pc.Skipped) {
 			t.Errorf("plan %d skipped:\n got %q\nwant %q", ds, got, pc.Skipped)

@@ -30,10 +30,12 @@ type Plan struct {
 	// AllConflicts lists both.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// Skipped lists rules of applying policies that cannot take effect as
-	// written on this data source (a named or tagged column or the
-	// event-time column is missing, a predicate or pattern cannot be
-	// enforced, a mask does not fit a column's type). None is dropped: each
-	// is planned closed (RowRule.Closed, MaskRule.Closed).
+	// written on this data source. A rule that names a missing column by
+	// name, or whose stored predicate or pattern cannot be enforced, is
+	// planned closed (Skip.Closed; RowRule.Closed, MaskRule.Closed). A rule
+	// about a tag no column carries, or a time restriction on a data source
+	// without an event-time column, is not about this data source and
+	// decides nothing here.
 	Skipped []Skip `json:"skipped,omitempty"`
 }
 
@@ -172,10 +174,12 @@ func (p *Plan) AllConflicts() []Conflict {
 	return out
 }
 
-// Skip reports a rule that cannot take effect on the data source.
+// Skip reports a rule that cannot take effect on the data source as
+// written; Closed says it is enforced closed instead.
 type Skip struct {
 	Source *RuleRef `json:"source"`
 	Reason string   `json:"reason"`
+	Closed bool     `json:"closed,omitempty"`
 }
 
 // String renders a masking function with its parameters, e.g.
