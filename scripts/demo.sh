@@ -3,7 +3,11 @@
 # or Ubuntu, with apt), builds custos and runs `custos demo`, which starts a
 # throwaway cluster and a custos server, shows policies enforced for two
 # database users and the writes of a third, bound by the same row filter
-# and masks, and removes everything it started when it ends.
+# and masks, and removes everything it started when it ends. custos
+# connects as least-privileged roles, never as a superuser: it registers
+# with a role that can only read and enforces with one that administers the
+# shop's tables; a superuser runs custos's setup script once
+# (docs/enforcement.md, "Least privilege").
 #
 #   ./scripts/demo.sh          # run the demo
 #   ./scripts/demo.sh --keep   # leave it running to explore; Ctrl-C cleans up

@@ -24,11 +24,13 @@ type remoteDB struct {
 	conn map[string]any // the V2 connection block that reaches it
 }
 
-// newRemote creates an empty database; load fills it.
+// newRemote creates an empty database; load fills it. dsn connects as the
+// superuser (to set the database up), conn as a role that can only read (as
+// custos registers: a superuser is refused).
 func newRemote(t testing.TB) *remoteDB {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
-	u, _ := url.Parse(dsn)
+	u, _ := url.Parse(pgtest.NewReader(t, dsn))
 	port, _ := strconv.Atoi(u.Port())
 	password, _ := u.User.Password()
 	return &remoteDB{dsn: dsn, conn: map[string]any{"handler": "PostgreSQL", "hostname": u.Hostname(), "port": port,

@@ -170,6 +170,7 @@ type columnDecisionJSON struct {
 	Rows      *string             `json:"rows" doc:"the mask holds only where this holds; null: on every row"`
 	Otherwise *columnDecisionJSON `json:"otherwise,omitempty" doc:"the mask of the other rows"`
 	Policy    *policyRefJSON      `json:"policy"`
+	Closed    string              `json:"closed,omitempty" doc:"why the rule cannot apply as written here; masking then shows what it does instead (Null)"`
 }
 
 type rowDecisionJSON struct {
@@ -179,6 +180,14 @@ type rowDecisionJSON struct {
 	Minimize *policy.MinimizeFilter `json:"minimize,omitempty"`
 	Effect   string                 `json:"effect" doc:"the filter in words"`
 	Policy   *policyRefJSON         `json:"policy"`
+	Closed   string                 `json:"closed,omitempty" doc:"why the rule cannot apply as written here; it hides every row instead"`
+}
+
+// closedRuleJSON is a rule of the data source enforced closed.
+type closedRuleJSON struct {
+	Policy *policyRefJSON `json:"policy"`
+	Column string         `json:"column,omitempty" doc:"the column masked to NULL; absent: the rule hides every row"`
+	Reason string         `json:"reason"`
 }
 
 type subscriptionStateJSON struct {
@@ -228,11 +237,13 @@ type effectivePlanJSON struct {
 	Rows           []rowDecisionJSON      `json:"rows" doc:"the row filters; a row shows when it passes every one"`
 	NoRows         bool                   `json:"noRows" doc:"a rule hides every row from the user"`
 	Policies       []policyRefJSON        `json:"policies" doc:"the policies that affected the user, in precedence order"`
+	ClosedRules    []closedRuleJSON       `json:"closedRules" doc:"rules of the data source that cannot apply as written and are enforced closed for the users they apply to (no rows, or the column NULL)"`
+	SkippedRules   []closedRuleJSON       `json:"skippedRules" doc:"rules of applying policies that are not about this data source (a tag no column carries, no event-time column), and why; they decide nothing here"`
 	SQL            *enforce.Preview       `json:"sql,omitempty" doc:"the PostgreSQL the data source's plan renders to (one view and row filter serve every user); absent for other technologies"`
 }
 
 func columnDecisionOf(c *policy.ColumnDecision) columnDecisionJSON {
-	out := columnDecisionJSON{Column: c.Column, Policy: ruleRefOf(c.Source)}
+	out := columnDecisionJSON{Column: c.Column, Policy: ruleRefOf(c.Source), Closed: c.Closed}
 	out.Masking.Type = c.Masking.Type
 	b, _ := json.Marshal(c.Masking)
 	_ = json.Unmarshal(b, &out.Masking.Params)
@@ -256,7 +267,16 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 			Purposes: nonNil(d.User.Purposes), Own: d.User.Own},
 		Read:    accessJSON{Status: dec.Read.Status, Approvals: dec.Read.Approvals, Discoverable: dec.Read.Discoverable},
 		Write:   accessJSON{Status: dec.Write.Status, Approvals: dec.Write.Approvals, Discoverable: dec.Write.Discoverable},
-		Columns: []columnDecisionJSON{}, Rows: []rowDecisionJSON{}, NoRows: dec.NoRows, Policies: []policyRefJSON{}}
+		Columns: []columnDecisionJSON{}, Rows: []rowDecisionJSON{}, NoRows: dec.NoRows, Policies: []policyRefJSON{},
+		ClosedRules: []closedRuleJSON{}, SkippedRules: []closedRuleJSON{}}
+	for _, c := range d.Plan.ClosedRules() {
+		out.ClosedRules = append(out.ClosedRules, closedRuleJSON{Policy: ruleRefOf(c.Source), Column: c.Column, Reason: c.Reason})
+	}
+	for _, k := range d.Plan.Skipped {
+		if !k.Closed {
+			out.SkippedRules = append(out.SkippedRules, closedRuleJSON{Policy: ruleRefOf(k.Source), Reason: k.Reason})
+		}
+	}
 	if out.Entitlements.Attributes == nil {
 		out.Entitlements.Attributes = map[string][]string{}
 	}
@@ -280,7 +300,7 @@ func effectivePlanOf(d *governance.UserDecision) effectivePlanJSON {
 	}
 	for _, r := range dec.Rows {
 		rd := rowDecisionJSON{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Effect: governance.RowEffect(r),
-			Policy: ruleRefOf(r.Source)}
+			Policy: ruleRefOf(r.Source), Closed: r.Closed}
 		if r.Where != nil {
 			w := r.Where.String()
 			rd.Where = &w

@@ -40,10 +40,12 @@ actions:
 		t.Fatalf("rendered SQL without an integration: %v", sql)
 	}
 	// With an integration governing the database, its names are used.
+	// The integration administers the database (the data sources only read it).
+	admin := superuserConn(t, remote)
 	in := env.Admin(t, 200, "POST", "/integrations", map[string]any{"type": "PostgreSQL", "autoBootstrap": true,
 		"config": map[string]any{"host": remote.conn["hostname"], "port": remote.conn["port"], "database": remote.conn["database"],
-			"ssl": false, "authenticationType": "userPassword", "username": remote.conn["username"],
-			"password": remote.conn["password"], "viewSchemaFormat": "<schema>_safe"}}).Map(t)
+			"ssl": false, "authenticationType": "userPassword", "username": admin["username"],
+			"password": admin["password"], "viewSchemaFormat": "<schema>_safe"}}).Map(t)
 	sql = env.Admin(t, 200, "GET", path, nil).Map(t)["sql"].(map[string]any)
 	if fmt.Sprint(sql["integrationId"]) != fmt.Sprint(in["id"]) || !strings.HasPrefix(sql["view"].(string), `CREATE VIEW "shop_safe"."customers"`) {
 		t.Fatalf("rendered SQL with integration %v: %v", in["id"], sql)

@@ -45,6 +45,10 @@ func newWriteGoverned(t *testing.T) *writeGoverned {
 	} {
 		g.exec("postgres", q)
 	}
+	// custos registers as a role that can only read; the integration below
+	// administers the database.
+	reader, _ := url.Parse(pgtest.NewReader(t, dsn))
+	readerPassword, _ := reader.User.Password()
 	env.Admin(t, 200, "POST", "/api/v2/data?wait=-1", fmt.Sprintf(`connectionKey: app
 connection:
   handler: PostgreSQL
@@ -53,11 +57,11 @@ connection:
   ssl: false
   database: %s
   schema: app
-  username: postgres
+  username: %s
   password: %s
 nameTemplate:
   dataSourceFormat: <schema>.<tablename>
-`, g.srv.Host(), g.srv.Port(), g.dbname, g.srv.Password()))
+`, g.srv.Host(), g.srv.Port(), g.dbname, reader.User.Username(), readerPassword))
 	g.ds = int64(env.Admin(t, 200, "GET", "/dataSource/name/app.accounts", nil).Map(t)["id"].(float64))
 	root := &auth.Principal{UserID: 1, IAMID: "bim", Username: "admin", Permissions: []string{auth.Admin}}
 	if _, err := env.App.Tags.Save(ctx, root, nil, []tags.TagInput{{Name: "PII.SSN"}, {Name: "Geo.Country"}}); err != nil {

@@ -21,17 +21,19 @@ func TestDatasourceAndSDDCommands(t *testing.T) {
 	if err := sample.Load(context.Background(), dsn); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(dsn)
+	// custos registers with a role that can only read, never a superuser.
+	u, _ := url.Parse(pgtest.NewReader(t, dsn))
+	readerPassword, _ := u.User.Password()
 	env := servertest.New(t, servertest.SQLite)
 	c := newCLI(t).server(env.URL, servertest.AdminKey)
-	c.env["SHOP_PASSWORD"] = pg.Password()
+	c.env["SHOP_PASSWORD"] = readerPassword
 	file := writeFile(t, t.TempDir(), "shop.yaml", fmt.Sprintf(`connectionKey: shop
 connection:
   handler: PostgreSQL
   hostname: 127.0.0.1
   port: %d
   database: %s
-  username: postgres
+  username: %s
   password: '{{EnvVar "SHOP_PASSWORD"}}'
   ssl: false
 options:
@@ -41,7 +43,7 @@ sources:
   schema: shop
 - table: orders
   schema: shop
-`, pg.Port(), strings.TrimPrefix(u.Path, "/")))
+`, pg.Port(), strings.TrimPrefix(u.Path, "/"), u.User.Username()))
 
 	dry := c.ok("datasource", "save", file, "--dryRun")
 	if !strings.Contains(dry, `"dryRun":true`) || !strings.Contains(dry, `"creating":["Shop Customers","Shop Orders"]`) {

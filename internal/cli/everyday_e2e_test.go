@@ -149,9 +149,13 @@ func TestRequestAndIntegrationCommands(t *testing.T) {
 	env := servertest.New(t, servertest.SQLite)
 	c := newCLI(t).server(env.URL, servertest.AdminKey)
 	c.env["PG_PASSWORD"] = pg.Password()
+	// custos registers as a role that can only read (a superuser is refused);
+	// the integration below administers the database.
+	reader, _ := url.Parse(pgtest.NewReader(t, dsn))
+	readerPassword, _ := reader.User.Password()
 	env.Admin(t, 200, "POST", "/api/v2/data?wait=-1", map[string]any{"connectionKey": "shop", "options": map[string]any{
 		"disableSensitiveDataDiscovery": true}, "connection": map[string]any{"handler": "PostgreSQL", "hostname": pg.Host(),
-		"port": pg.Port(), "database": database, "username": "postgres", "password": pg.Password(), "ssl": false},
+		"port": pg.Port(), "database": database, "username": reader.User.Username(), "password": readerPassword, "ssl": false},
 		"sources": []any{map[string]any{"schema": "shop", "table": "customers"}, map[string]any{"schema": "shop", "table": "orders"}}})
 	env.Admin(t, 200, "POST", "/api/v2/policy", "name: Owners approve\npolicyKey: owners-approve\ntype: subscription\n"+
 		"actions: {type: approval, approvals: [{requiredPermission: OWNER}]}\n")

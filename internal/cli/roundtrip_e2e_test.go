@@ -29,13 +29,15 @@ func TestCloneThenSaveRecreatesTheTenant(t *testing.T) {
 	if err := sample.Load(context.Background(), dsn); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(dsn)
+	// custos registers with a role that can only read, never a superuser.
+	u, _ := url.Parse(pgtest.NewReader(t, dsn))
+	readerPassword, _ := u.User.Password()
 	files := t.TempDir()
 	write := func(name, content string) string { return writeFile(t, files, name, content) }
 
 	src := servertest.New(t, servertest.SQLite)
 	a := newCLI(t).server(src.URL, servertest.AdminKey)
-	a.env["SHOP_PASSWORD"] = pg.Password()
+	a.env["SHOP_PASSWORD"] = readerPassword
 	a.ok("purpose", "save", write("research.yaml", "name: Research\nacknowledgement: Use the data for research only.\n"))
 	a.ok("purpose", "save", write("fraud.yaml", "name: Research.Fraud\ndescription: Fraud analytics.\n"))
 	a.ok("datasource", "save", write("shop.yaml", fmt.Sprintf(`connectionKey: shop
@@ -45,7 +47,7 @@ connection:
   port: %d
   database: %s
   schema: shop
-  username: postgres
+  username: %s
   password: '{{EnvVar "SHOP_PASSWORD"}}'
   ssl: false
 nameTemplate:
@@ -61,7 +63,7 @@ sources:
       tags: [PII.SSN]
 - table: orders
   schema: shop
-`, pg.Port(), strings.TrimPrefix(u.Path, "/"))), "--wait", "120")
+`, pg.Port(), strings.TrimPrefix(u.Path, "/"), u.User.Username())), "--wait", "120")
 	a.ok("policy", "save", write("read.yaml", `name: Anyone reads the shop
 policyKey: shop readers
 type: subscription
@@ -100,7 +102,7 @@ subscriptionPolicy:
 
 	dst := servertest.New(t, servertest.SQLite)
 	b := newCLI(t).server(dst.URL, servertest.AdminKey)
-	b.env[clone.EnvName("shop", "PASSWORD")] = pg.Password()
+	b.env[clone.EnvName("shop", "PASSWORD")] = readerPassword
 	// Tags are not part of a clone (as documented); the target has them.
 	b.ok("api", "tag", "-X", "POST", "--body", `{"tags":[{"name":"Shop"},{"name":"PII.SSN"}]}`)
 	saveAll := func(kind string, extra ...string) {

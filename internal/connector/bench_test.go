@@ -22,7 +22,7 @@ func wideSchema(b *testing.B) Source {
 				EXECUTE format('CREATE TABLE bench.%I (id bigint PRIMARY KEY, %s)', 'Table ' || t, cols);
 			END LOOP;
 		END $$`)
-	src, err := Open(context.Background(), connectionFor(b, dsn), Options{})
+	src, err := Open(context.Background(), readerFor(b, dsn), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,6 +65,27 @@ func BenchmarkLookupTables(b *testing.B) {
 		found, err := src.LookupTables(ctx, refs)
 		if err != nil || len(found) != 1000 {
 			b.Fatalf("%d tables, %v", len(found), err)
+		}
+	}
+}
+
+// BenchmarkSample reads a 100-row sample of a table: one confined read,
+// whose connection is opened for it and closed afterwards.
+func BenchmarkSample(b *testing.B) {
+	dsn := pgtest.NewDatabase(b)
+	exec(b, dsn, `CREATE TABLE t AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 10000) g`, `ANALYZE t`)
+	src, err := Open(context.Background(), readerFor(b, dsn), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(src.Close)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := src.Sample(ctx, TableRef{Schema: "public", Name: "t"}, SampleOptions{Size: 100})
+		if err != nil || s.Rows != 100 {
+			b.Fatalf("%v rows, %v", s, err)
 		}
 	}
 }

@@ -176,9 +176,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Open validates c (reporting paths under "connection"), connects and pings.
-// For a valid connection to a technology that is not live it returns a 422
-// on connection.handler wrapping ErrNotLive.
+// Open validates c (reporting paths under "connection"), connects, pings and
+// checks that the connecting role can be confined to reading (a 422 on
+// connection.username for a superuser; see confined). For a valid
+// connection to a technology that is not live it returns a 422 on
+// connection.handler wrapping ErrNotLive.
 func Open(ctx context.Context, c Connection, opts Options) (Source, error) {
 	if err := c.Validate("connection"); err != nil {
 		return nil, err
@@ -190,5 +192,13 @@ func Open(ctx context.Context, c Connection, opts Options) (Source, error) {
 		e.Err = ErrNotLive
 		return nil, e
 	}
-	return OpenPostgres(ctx, c, opts)
+	p, err := OpenPostgres(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkRole(ctx, p.pool); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
 }

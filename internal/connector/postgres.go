@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,8 +15,10 @@ import (
 )
 
 // Postgres is a live PostgreSQL source. Every session it opens is read-only
-// (default_transaction_read_only) and every statement is bounded by a
-// statement timeout; sampling additionally runs in a READ ONLY transaction.
+// (default_transaction_read_only), resolves names in pg_catalog first
+// (search_path), and every statement is bounded by a statement timeout.
+// What runs database users' code (samples, query descriptions) is confined
+// further (see confined).
 type Postgres struct {
 	pool *pgxpool.Pool
 	conn Connection
@@ -27,7 +28,9 @@ type Postgres struct {
 var _ Source = (*Postgres)(nil)
 
 // OpenPostgres connects to the PostgreSQL database described by c and checks
-// the credentials. It does not validate c; Open does.
+// the credentials. It does not validate c nor the role; Open does. Reading
+// the catalog alone (Tables, LookupTables) runs no user code; reading rows
+// refuses a role that cannot be confined.
 func OpenPostgres(ctx context.Context, c Connection, opts Options) (*Postgres, error) {
 	opts = opts.withDefaults()
 	cfg, err := poolConfig(c, opts)
@@ -80,6 +83,9 @@ func poolConfig(c Connection, opts Options) (*pgxpool.Config, error) {
 	cc.Fallbacks = nil
 	cc.ConnectTimeout = opts.ConnectTimeout
 	cc.RuntimeParams["default_transaction_read_only"] = "on"
+	// The catalog statements name functions and operators unqualified: no
+	// schema a database user can write to may capture them.
+	cc.RuntimeParams["search_path"] = "pg_catalog, pg_temp"
 	cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	cfg.MaxConns = opts.MaxConns
 	return cfg, nil
@@ -429,22 +435,4 @@ func deref(s *string) string {
 // quoted renders schema.name as SQL would need it, for messages.
 func quoted(schema, name string) string {
 	return pgx.Identifier{schema, name}.Sanitize()
-}
-
-// readTx runs fn in a READ ONLY transaction whose statements time out after
-// timeout (the source's default when 0).
-func (p *Postgres) readTx(ctx context.Context, timeout time.Duration, fn func(pgx.Tx) error) error {
-	if timeout <= 0 {
-		timeout = p.opts.StatementTimeout
-	}
-	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`,
-		strconv.FormatInt(timeout.Milliseconds(), 10)); err != nil {
-		return err
-	}
-	return fn(tx)
 }

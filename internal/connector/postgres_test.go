@@ -34,14 +34,22 @@ func connectionFor(t testing.TB, dsn string) Connection {
 		Database: strings.TrimPrefix(u.Path, "/"), Username: u.User.Username(), Password: password}
 }
 
-// sampleSource loads the sample database and opens it as the superuser.
+// readerFor is the connection block of a new role that can only read the
+// database of dsn: what custos registers with (a superuser is refused).
+func readerFor(t testing.TB, dsn string) Connection {
+	t.Helper()
+	return connectionFor(t, pgtest.NewReader(t, dsn))
+}
+
+// sampleSource loads the sample database and opens it as a reader; the DSN
+// returned is the superuser's.
 func sampleSource(t *testing.T) (Source, string) {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	if err := sample.Load(context.Background(), dsn); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open(context.Background(), connectionFor(t, dsn), Options{})
+	src, err := Open(context.Background(), readerFor(t, dsn), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +348,7 @@ func TestSampleReadsQuotedIdentifiersAndRendersText(t *testing.T) {
 func TestSampleOfALargeTableIsSpreadAndRepeatable(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	exec(t, dsn, `CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 200000) g`, `ANALYZE big`)
-	src, err := Open(context.Background(), connectionFor(t, dsn), Options{})
+	src, err := Open(context.Background(), readerFor(t, dsn), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/custosdata/custos/internal/errs"
 )
@@ -43,7 +42,7 @@ func (p *Postgres) Sample(ctx context.Context, ref TableRef, opts SampleOptions)
 	sampled := !t.View && t.Kind != KindForeignTable && t.RowEstimate > int64(10*size)
 
 	var s *Sample
-	err = p.readTx(ctx, opts.Timeout, func(tx pgx.Tx) error {
+	err = p.confined(ctx, opts.Timeout, true, func(tx pgx.Tx) error {
 		if sampled {
 			// SYSTEM picks whole pages; aim at four times the rows wanted.
 			pct := 400 * float64(size) / float64(t.RowEstimate)
@@ -126,109 +125,92 @@ func collectRows(rows pgx.Rows, names []string, limit int) (*Sample, bool, error
 	return s, false, rows.Err()
 }
 
-// SampleQuery implements Source. The statement is sent as it is, alone, in
-// a READ ONLY transaction under a statement timeout (the extended protocol
-// refuses several statements in one); nothing is added to it. When it would
-// return more rows than wanted, the rest is cancelled and the connection
-// discarded rather than drained.
+// SampleQuery implements Source. The statement is sent as it is, alone,
+// confined (a READ ONLY transaction under a statement timeout, on a
+// connection closed afterwards; the extended protocol refuses several
+// statements in one); nothing is added to it. When it would return more
+// rows than wanted, the rest is cancelled rather than drained.
 func (p *Postgres) SampleQuery(ctx context.Context, q Query, opts SampleOptions) (*Sample, error) {
 	if err := checkQueryText(q); err != nil {
 		return nil, err
 	}
 	size := opts.size()
-	conn, err := p.pool.Acquire(ctx)
-	if err != nil {
-		return nil, connectError(err, p.conn)
-	}
-	defer conn.Release()
-	s, err := sampleQuery(ctx, conn, q.SQL, size, p.timeout(opts))
+	var s *Sample
+	err := p.confined(ctx, opts.Timeout, false, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q.SQL, pgx.QueryExecModeDescribeExec, textResults)
+		if err != nil {
+			return err
+		}
+		var more bool
+		s, more, err = collectRows(rows, nil, size)
+		if more {
+			// Stop the server producing rows nobody reads; the
+			// connection is closed anyway, so a late cancellation cannot
+			// hit a later statement.
+			_ = tx.Conn().PgConn().CancelRequest(context.WithoutCancel(ctx))
+			rows.Close()
+			return nil
+		}
+		rows.Close()
+		return err
+	})
 	if err != nil {
 		return nil, p.fail(err, blameQuery, q.Field)
 	}
-	return s, nil
-}
-
-func (p *Postgres) timeout(opts SampleOptions) int64 {
-	if opts.Timeout > 0 {
-		return opts.Timeout.Milliseconds()
-	}
-	return p.opts.StatementTimeout.Milliseconds()
-}
-
-func sampleQuery(ctx context.Context, conn *pgxpool.Conn, sql string, size int, timeoutMS int64) (*Sample, error) {
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true)`, fmt.Sprint(timeoutMS)); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, sql, pgx.QueryExecModeDescribeExec, textResults)
-	if err != nil {
-		return nil, err
-	}
-	s, more, err := collectRows(rows, nil, size)
-	if !more {
-		rows.Close()
-		return s, err
-	}
-	// Stop the server producing rows nobody reads instead of draining them,
-	// then drop the connection so that a late cancellation cannot hit a
-	// later statement.
-	_ = conn.Conn().PgConn().CancelRequest(context.WithoutCancel(ctx))
-	rows.Close()
-	_ = conn.Conn().Close(context.WithoutCancel(ctx))
 	return s, nil
 }
 
 // DescribeQuery implements Source. The statement is parsed and planned by
-// the server (an unnamed prepared statement) but not run.
+// the server (an unnamed prepared statement) but not run; planning may
+// still call functions (constant folding), so it is confined like a sample.
 func (p *Postgres) DescribeQuery(ctx context.Context, q Query) ([]Column, error) {
 	if err := checkQueryText(q); err != nil {
 		return nil, err
 	}
-	conn, err := p.pool.Acquire(ctx)
-	if err != nil {
-		return nil, connectError(err, p.conn)
-	}
-	defer conn.Release()
-	desc, err := conn.Conn().PgConn().Prepare(ctx, "", q.SQL, nil)
+	var cols []Column
+	err := p.confined(ctx, 0, false, func(tx pgx.Tx) error {
+		desc, err := tx.Conn().PgConn().Prepare(ctx, "", q.SQL, nil)
+		if err != nil {
+			return err
+		}
+		if len(desc.ParamOIDs) > 0 {
+			return errs.Field(q.Field, errs.CodeInvalid, "a query source cannot take parameters ($1, ...)")
+		}
+		if len(desc.Fields) == 0 {
+			return errs.Field(q.Field, errs.CodeInvalid, "the query returns no columns")
+		}
+		oids := make([]uint32, len(desc.Fields))
+		mods := make([]int32, len(desc.Fields))
+		for i, f := range desc.Fields {
+			oids[i], mods[i] = f.DataTypeOID, f.TypeModifier
+		}
+		// custos's own statement resolves names in pg_catalog only.
+		if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			SELECT pg_catalog.format_type(u.o, u.m), pg_catalog.format_type(bt.oid, NULL), bt.typcategory::pg_catalog.text
+			FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[])) WITH ORDINALITY AS u(o, m, i)
+			JOIN pg_catalog.pg_type t ON t.oid = u.o
+			JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+			ORDER BY u.i`, oids, mods)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var remote, base, category string
+			if err := rows.Scan(&remote, &base, &category); err != nil {
+				return err
+			}
+			i := len(cols)
+			cols = append(cols, Column{Name: desc.Fields[i].Name, Position: i + 1,
+				DataType: dataType(base, category), RemoteType: remote, Nullable: true})
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return nil, p.fail(err, blameQuery, q.Field)
-	}
-	if len(desc.ParamOIDs) > 0 {
-		return nil, errs.Field(q.Field, errs.CodeInvalid, "a query source cannot take parameters ($1, ...)")
-	}
-	if len(desc.Fields) == 0 {
-		return nil, errs.Field(q.Field, errs.CodeInvalid, "the query returns no columns")
-	}
-	oids := make([]uint32, len(desc.Fields))
-	mods := make([]int32, len(desc.Fields))
-	for i, f := range desc.Fields {
-		oids[i], mods[i] = f.DataTypeOID, f.TypeModifier
-	}
-	rows, err := conn.Query(ctx, `
-		SELECT format_type(u.o, u.m), format_type(bt.oid, NULL), bt.typcategory::text
-		FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS u(o, m, i)
-		JOIN pg_catalog.pg_type t ON t.oid = u.o
-		JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-		ORDER BY u.i`, oids, mods)
-	if err != nil {
-		return nil, p.fail(err, blameNone, "")
-	}
-	cols := make([]Column, 0, len(desc.Fields))
-	for rows.Next() {
-		var remote, base, category string
-		if err := rows.Scan(&remote, &base, &category); err != nil {
-			return nil, p.fail(err, blameNone, "")
-		}
-		i := len(cols)
-		cols = append(cols, Column{Name: desc.Fields[i].Name, Position: i + 1,
-			DataType: dataType(base, category), RemoteType: remote, Nullable: true})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, p.fail(err, blameNone, "")
 	}
 	return cols, nil
 }

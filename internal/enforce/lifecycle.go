@@ -15,6 +15,7 @@ import (
 	"github.com/custosdata/custos/internal/enforce/postgres"
 	"github.com/custosdata/custos/internal/errs"
 	"github.com/custosdata/custos/internal/jobs"
+	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -319,10 +320,14 @@ type StatusView struct {
 type SourceStatus struct {
 	DataSourceID int64    `json:"dataSourceId"`
 	View         string   `json:"view,omitempty"`
-	State        string   `json:"state"` // synced, error, skipped
+	State        string   `json:"state"` // synced, closed, error, skipped, pending
 	Message      string   `json:"message,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
-	SyncedAt     *string  `json:"syncedAt,omitempty"`
+	// ClosedRules are the rules that could not apply as written and are
+	// enforced closed (state closed): their users see no row, or the
+	// column as NULL.
+	ClosedRules []policy.ClosedRule `json:"closedRules,omitempty"`
+	SyncedAt    *string             `json:"syncedAt,omitempty"`
 }
 
 // Unmapped is a user custos could not give a database role.
@@ -362,6 +367,9 @@ func (s *Service) Status(ctx context.Context, p *auth.Principal, id int64) (*Sta
 		st := SourceStatus{DataSourceID: src.DataSourceID, State: src.State, View: deref(src.ViewName), Message: deref(src.Message)}
 		if src.Warnings != nil {
 			_ = json.Unmarshal(src.Warnings, &st.Warnings)
+		}
+		if src.Closed != nil {
+			_ = json.Unmarshal(src.Closed, &st.ClosedRules)
 		}
 		if src.SyncedAt != nil {
 			t := src.SyncedAt.Format("2006-01-02T15:04:05.000Z07:00")

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custosdata/custos/internal/audit"
 	"github.com/custosdata/custos/internal/enforce/pgsql"
 	"github.com/custosdata/custos/internal/enforce/postgres"
 	"github.com/custosdata/custos/internal/jobs"
+	"github.com/custosdata/custos/internal/policy"
 	"github.com/custosdata/custos/internal/store"
 )
 
@@ -259,11 +261,22 @@ func (s *Service) push(ctx context.Context, in *store.Integration, pc PostgresCo
 		return nil, err
 	}
 	now := store.Now()
+	before := map[int64]*store.IntegrationSource{}
+	for _, k := range known {
+		before[k.DataSourceID] = k
+	}
+	var audits []audit.Event
 	for _, src := range want.Sources {
 		r := rep.Sources[src.DataSourceID]
 		st := &store.IntegrationSource{IntegrationID: in.ID, DataSourceID: src.DataSourceID, State: "synced", SyncedAt: &now}
 		view := r.View
 		st.ViewName = &view
+		if len(r.Closed) > 0 {
+			// Enforced, but rules that cannot apply as written hide rows
+			// or columns instead: not plainly synced.
+			st.State = "closed"
+			st.Closed, _ = store.ToJSON(r.Closed)
+		}
 		if r.Err != nil {
 			m := r.Err.Error()
 			st.State, st.Message = "error", &m
@@ -271,12 +284,20 @@ func (s *Service) push(ctx context.Context, in *store.Integration, pc PostgresCo
 		if len(r.Warnings) > 0 {
 			st.Warnings, _ = store.ToJSON(r.Warnings)
 		}
+		if ev, changed := closedChange(in.ID, byID[src.DataSourceID], before[src.DataSourceID], st); changed {
+			audits = append(audits, ev)
+		}
 		statuses = append(statuses, st)
 	}
 	unmapped, _ := store.ToJSON(roles.unmapped)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, st := range statuses {
 			if err := tx.PutIntegrationSource(ctx, st); err != nil {
+				return err
+			}
+		}
+		for _, ev := range audits {
+			if err := audit.Write(ctx, &tx.Queries, ev); err != nil {
 				return err
 			}
 		}
@@ -292,6 +313,36 @@ func (s *Service) push(ctx context.Context, in *store.Integration, pc PostgresCo
 		return tx.SetIntegrationSynced(ctx, in.ID, unmapped, now)
 	})
 	return rep, err
+}
+
+// closedChange is the audit record of a data source whose closed rules
+// changed since the last push: rules enforcement had to close, or that
+// apply as written again.
+func closedChange(integrationID int64, d *store.DataSource, was, now *store.IntegrationSource) (audit.Event, bool) {
+	var before, after []policy.ClosedRule
+	if was != nil && was.Closed != nil {
+		_ = json.Unmarshal(was.Closed, &before)
+	}
+	if now.Closed != nil {
+		_ = json.Unmarshal(now.Closed, &after)
+	}
+	a, _ := json.Marshal(after)
+	b, _ := json.Marshal(before)
+	if string(a) == string(b) || now.State == "error" {
+		return audit.Event{}, false
+	}
+	action := "closed"
+	if len(after) == 0 {
+		action = "reopened"
+	}
+	id := now.DataSourceID
+	ev := audit.Event{Type: "enforcementRulesClosed", Action: action, Success: true, TargetType: "datasource",
+		TargetID: strconv.FormatInt(id, 10), DataSourceID: &id,
+		Details: map[string]any{"integrationId": integrationID, "closedRules": after, "previously": before}}
+	if d != nil {
+		ev.DataSourceName = d.Name
+	}
+	return ev, true
 }
 
 // roleMap is how custos's users map to the database's roles.

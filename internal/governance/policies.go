@@ -120,11 +120,12 @@ func (s *Service) SavePolicyV2(ctx context.Context, p *auth.Principal, body []by
 	}
 	res := &SaveResult{DryRun: dryRun}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := checkRefs(ctx, &tx.Queries, policyRefs(pol, dialectV2), nil); err != nil {
-			return err
-		}
 		existing, err := getPolicyByKey(ctx, &tx.Queries, pol.PolicyKey)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		refs := policyRefs(pol, dialectV2)
+		if err := checkRefs(ctx, &tx.Queries, refs, s.targetColumns(existing, pol, refs)); err != nil {
 			return err
 		}
 		res.Creating, res.Updating = existing == nil, existing != nil
@@ -189,6 +190,29 @@ func (s *Service) writePolicy(ctx context.Context, tx *store.Tx, p *auth.Princip
 		Details: map[string]any{"policyKey": sp.PolicyKey, "reCertify": reCertify}})
 }
 
+// targetColumns are the column names of the data sources pol applies to
+// once saved (replacing existing, if any), for checking the columns its
+// predicates name; nil when it applies to none yet, and custos cannot know.
+func (s *Service) targetColumns(existing *storedPolicy, pol *policy.Policy, refs []reference) map[string]bool {
+	named := false
+	for _, r := range refs {
+		named = named || r.kind == refPredColumn
+	}
+	ix := s.index()
+	if !named || ix == nil {
+		return nil
+	}
+	var id int64
+	if existing != nil {
+		id = existing.ID
+	}
+	cols, n := ix.TargetColumns(id, pol)
+	if n == 0 {
+		return nil
+	}
+	return cols
+}
+
 func sameJSON(a, b json.RawMessage) bool {
 	norm := func(m json.RawMessage) string {
 		if len(bytes.TrimSpace(m)) == 0 {
@@ -220,7 +244,8 @@ func (s *Service) CreatePolicyV1(ctx context.Context, p *auth.Principal, body []
 	}
 	var out *PolicyView
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := checkRefs(ctx, &tx.Queries, policyRefs(pol, dialectV1), nil); err != nil {
+		refs := policyRefs(pol, dialectV1)
+		if err := checkRefs(ctx, &tx.Queries, refs, s.targetColumns(nil, pol, refs)); err != nil {
 			return err
 		}
 		if _, err := getPolicyByKey(ctx, &tx.Queries, pol.PolicyKey); err == nil {
@@ -272,7 +297,8 @@ func (s *Service) UpdatePolicyV1(ctx context.Context, p *auth.Principal, id int6
 		if !hasKey {
 			pol.PolicyKey = existing.PolicyKey
 		}
-		if err := checkRefs(ctx, &tx.Queries, policyRefs(pol, dialectV1), nil); err != nil {
+		refs := policyRefs(pol, dialectV1)
+		if err := checkRefs(ctx, &tx.Queries, refs, s.targetColumns(existing, pol, refs)); err != nil {
 			return err
 		}
 		if pol.PolicyKey != existing.PolicyKey {

@@ -183,8 +183,8 @@ func TestLocalPoliciesAndOwnerApplication(t *testing.T) {
 		f.group("admins")
 		ds := f.dataSource(dsSpec{Name: "accounts", OwnerUsers: []string{"owner@example.com"},
 			Columns: []policy.Column{{Name: "email", Tags: []string{"PII.Email"}}, {Name: "amount", Type: "numeric"}}})
-		// A global policy masks email too; the local one wins and the global
-		// one is reported as disabled there.
+		// A global policy masks email too; the local one never displaces
+		// it: both stay in force, the global mask first.
 		f.call(200, "POST", "/api/v2/policy", "name: Mask PII\npolicyKey: mask pii\ntype: data\nactions:\n- rules:\n  - type: Masking\n    config: {fields: [{type: columnTags, columnTag: PII}], maskingConfig: {type: \"Null\"}}\n", nil)
 		local := map[string]any{"jsonPolicies": []any{
 			map[string]any{"type": "masking", "rules": []any{map[string]any{"type": "masking", "exceptions": nil,
@@ -201,7 +201,7 @@ func TestLocalPoliciesAndOwnerApplication(t *testing.T) {
 			t.Fatalf("entries: %v", entries)
 		}
 		g := entries[1]["global"].(map[string]any)
-		if g["conflict"] != "existingMasking" || g["disabled"] != true || g["policyKey"] != "mask pii" {
+		if g["conflict"] != nil || g["disabled"] != false || g["policyKey"] != "mask pii" {
 			t.Fatalf("global entry: %v", g)
 		}
 		f.call(200, "GET", fmt.Sprintf("/policy/dataSourcePolicies/%d?excludeGlobal=true", ds), nil, &entries)
@@ -233,11 +233,13 @@ func TestLocalPoliciesAndOwnerApplication(t *testing.T) {
 		if rules, _ := h["rules"].(string); !strings.Contains(rules, `mask "amount"`) || !strings.Contains(rules, `inGroup("admins")`) {
 			t.Fatalf("handler rules: %v", h["rules"])
 		}
-		// Masking now follows the local policy for amount and email.
+		// The global mask keeps email (NULL, whatever the owner wrote);
+		// the local policy adds amount.
 		uid := f.user("analyst")
 		var plan planJSON
 		f.call(200, "GET", fmt.Sprintf("/dataSource/%d/users/%d/decision", ds, uid), nil, &plan)
-		if len(plan.Columns) != 2 || plan.Columns[0].Column != "email" || plan.Columns[0].Masking.Type != policy.MaskHash {
+		if len(plan.Columns) != 2 || plan.Columns[0].Column != "email" || plan.Columns[0].Masking.Type != policy.MaskNull ||
+			plan.Columns[1].Column != "amount" || plan.Columns[1].Masking.Type != policy.MaskHash {
 			t.Fatalf("decision after the local policy: %+v", plan)
 		}
 

@@ -571,7 +571,7 @@ func (s *Service) purposeUsers(ctx context.Context, q *store.Queries, names map[
 		if err := rows.Scan(&ds, &doc); err != nil {
 			return nil, err
 		}
-		lp, err := policy.DecodeLocalV1(doc)
+		lp, err := policy.DecodeStoredLocalV1(doc)
 		if err == nil && uses(localRefs(lp, func(int) string { return "" }, "")) {
 			out = append(out, fmt.Sprintf("the policy of data source %d", ds))
 		}

@@ -33,10 +33,12 @@ const (
 	refUser
 	refColumn     // local policies: a column of the data source
 	refPermission // OWNER or a permission an approval requires
+	refPredColumn // a column a predicate names: one of the targeted data sources must have it
+	refRegex      // a masking pattern: PostgreSQL must read it as RE2 does
 )
 
 func (k refKind) String() string {
-	return [...]string{"group", "purpose", "tag", "user", "column", "permission"}[k]
+	return [...]string{"group", "purpose", "tag", "user", "column", "permission", "column", "pattern"}[k]
 }
 
 // dialect says which payload shape field paths follow.
@@ -89,6 +91,8 @@ func (c *refCollector) predicate(path, text string) {
 	}
 	expr.Walk(e, func(n expr.Expr) bool {
 		switch n := n.(type) {
+		case expr.Column:
+			c.add(path, refPredColumn, n.Name)
 		case expr.ColumnTagged:
 			c.add(path, refTag, n.Tag)
 		case expr.Call:
@@ -168,6 +172,9 @@ func (c *refCollector) actions(pathOf func(int) string, acts []policy.DataAction
 				if r.Masking.ConditionalPredicate != "" {
 					c.predicate(cfg+".conditionalPredicate", r.Masking.ConditionalPredicate)
 				}
+				if r.Masking.Masking.Type == policy.MaskRegex {
+					c.add(c.pick(cfg+".maskingConfig.regex", cfg+".maskingConfig.metadata.regex"), refRegex, r.Masking.Masking.Regex)
+				}
 			case r.Purpose != nil:
 				for k, p := range r.Purpose.Purposes {
 					if p != policy.AnyPurposeName {
@@ -233,12 +240,14 @@ func localRefs(lp *policy.LocalPolicy, pathOf func(int) string, subPath string) 
 }
 
 // checkRefs verifies that every reference exists; columns are checked
-// against the given column names. It returns one 422 naming every field
-// whose reference is missing.
+// against the given column names: those of the data source of a local
+// policy, those of the data sources a global policy targets now, or nil
+// when custos cannot know them (a global policy that targets none yet). It
+// returns one 422 naming every field whose reference is missing.
 func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns map[string]bool) error {
 	byKind := map[refKind]map[string]bool{}
 	for _, r := range refs {
-		if r.kind == refUser || r.kind == refColumn || r.kind == refPermission {
+		if r.kind == refUser || r.kind == refColumn || r.kind == refPermission || r.kind == refPredColumn || r.kind == refRegex {
 			continue
 		}
 		if byKind[r.kind] == nil {
@@ -289,6 +298,16 @@ func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns 
 			if !columns[r.name] {
 				l.Add(r.field, errs.CodeNotFound, "%s: the data source has no column %q", r.field, r.name)
 			}
+		case refPredColumn:
+			// As the engine resolves them: by exact name, else by one
+			// case-insensitive match.
+			if columns != nil && !hasColumn(columns, r.name) {
+				l.Add(r.field, errs.CodeNotFound, "%s: no data source the policy applies to has a column %q (the rule would hide every row, or mask the column to NULL, everywhere)", r.field, r.name)
+			}
+		case refRegex:
+			if err := policy.CheckPostgresRegex(r.name); err != nil {
+				l.Add(r.field, errs.CodeInvalid, "%s: PostgreSQL, which enforces the mask, cannot use this pattern: %v", r.field, err)
+			}
 		case refPermission:
 			// Checked when a policy is saved, not in the engine's validation,
 			// so that policies stored before still load.
@@ -312,6 +331,20 @@ func checkRefs(ctx context.Context, q *store.Queries, refs []reference, columns 
 		}
 	}
 	return dedupe(l).Err()
+}
+
+// hasColumn reports whether a predicate's column name resolves among names.
+func hasColumn(names map[string]bool, name string) bool {
+	if names[name] {
+		return true
+	}
+	found := 0
+	for n := range names {
+		if strings.EqualFold(n, name) {
+			found++
+		}
+	}
+	return found == 1
 }
 
 // dedupe drops repeated (field, message) problems.

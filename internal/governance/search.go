@@ -334,7 +334,7 @@ func (s *Service) localHits(ctx context.Context, q SearchQuery, needle string) (
 	}
 	var hits []SearchHit
 	for _, r := range list {
-		lp, err := policy.DecodeLocalV1(r.h.JSONPolicies)
+		lp, err := policy.DecodeStoredLocalV1(r.h.JSONPolicies)
 		if err != nil || (len(lp.Data) == 0 && lp.Subscription == nil) {
 			continue
 		}

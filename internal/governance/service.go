@@ -197,7 +197,7 @@ func (s *Service) dataSourceOf(ls *loadedSource) policy.DataSource {
 		ds.EventTimeColumn = *ls.row.EventTimeColumn
 	}
 	if len(ls.local) > 0 {
-		lp, err := policy.DecodeLocalV1(ls.local)
+		lp, err := policy.DecodeStoredLocalV1(ls.local)
 		if err != nil {
 			s.log.Error("a stored policy handler does not load; the data source is governed without it",
 				"dataSource", ls.row.ID, "handler", ls.handlerID, "error", err)

@@ -50,7 +50,7 @@ func (s *Service) TagsInUse(ctx context.Context, q *store.Queries, tags []string
 		if err := rows.Scan(&doc, &name); err != nil {
 			return nil, err
 		}
-		lp, err := policy.DecodeLocalV1(doc)
+		lp, err := policy.DecodeStoredLocalV1(doc)
 		if err != nil {
 			continue // a handler that no longer decodes names nothing the engine uses
 		}

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -139,4 +140,23 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return cond()
+}
+
+// NewReader creates a login role that can only read (a member of
+// pg_read_all_data: SELECT on every table and view, USAGE on every schema),
+// dropped when the test ends, and returns dsn with that role's credentials:
+// a role such as custos registers data sources with. It is not a superuser.
+func NewReader(t testing.TB, dsn string) string {
+	t.Helper()
+	s := Get(t)
+	name, password := s.NewRole(t, "reader")
+	if err := s.Exec(context.Background(), "GRANT pg_read_all_data TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: grant pg_read_all_data: %v", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	u.User = url.UserPassword(name, password)
+	return u.String()
 }

@@ -52,16 +52,24 @@ func (b *planner) columns() {
 	mnext := append([]int32(nil), mc...)
 	dnext := append([]int32(nil), dc...)
 	ncols := 0
-	for _, e := range b.entries {
-		if e.disabled {
-			disabled[dnext[e.col]] = e.rule.Source
-			dnext[e.col]++
-		} else {
-			if mnext[e.col] == mc[e.col] {
-				ncols++
+	// Mandatory global policies' masks first, then those owners applied,
+	// then the data source's own: what an owner chose decides only where
+	// governance leaves the value unmasked.
+	for rank := range ranks {
+		for _, e := range b.entries {
+			if e.rank != rank {
+				continue
 			}
-			masks[mnext[e.col]] = e.rule
-			mnext[e.col]++
+			if e.disabled {
+				disabled[dnext[e.col]] = e.rule.Source
+				dnext[e.col]++
+			} else {
+				if mnext[e.col] == mc[e.col] {
+					ncols++
+				}
+				masks[mnext[e.col]] = e.rule
+				mnext[e.col]++
+			}
 		}
 	}
 	plans := make([]ColumnPlan, 0, ncols)
@@ -202,10 +210,42 @@ type maskEntry struct {
 	col      int
 	rule     *MaskRule
 	disabled bool
+	rank     int8 // see rank
+}
+
+// Ranks of the policies masking a column, in the order of its chain:
+// global policies that apply by their circumstances, then global policies
+// that apply because an owner applied them (circumstances null), then the
+// data source's own. Only the first may displace one another; the others
+// add, after them.
+const (
+	rankMandatory int8 = iota
+	rankOwnerApplied
+	rankLocal
+	ranks
+)
+
+// rank is the rank of contributor ci (see startPlan for their order).
+func (b *planner) rank(ci int) int8 {
+	if b.s.local != nil {
+		if ci == 0 {
+			return rankLocal
+		}
+		ci--
+	}
+	if ci < len(b.s.matched) && b.s.matched[ci].ownerApplied {
+		return rankOwnerApplied
+	}
+	return rankMandatory
 }
 
 func (b *planner) skip(r *compiledRule, format string, args ...any) {
 	b.p.Skipped = append(b.p.Skipped, Skip{Source: r.ref, Reason: fmt.Sprintf(format, args...)})
+}
+
+// closeSkip reports a rule that is enforced closed.
+func (b *planner) closeSkip(r *compiledRule, why string) {
+	b.p.Skipped = append(b.p.Skipped, Skip{Source: r.ref, Reason: why, Closed: true})
 }
 
 func (b *planner) colName(i int) string { return b.ix.names.strs[b.s.cols[i].name] }
@@ -248,12 +288,15 @@ func (b *planner) columnNamed(name string) int {
 }
 
 // resolve replaces @columnTagged and column names in e by the data source's
-// columns; missing says why when one cannot be found. Resolved trees are
-// cached on the rule by the columns they name, since many data sources share
-// column names.
-func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, missing string) {
+// columns; missing says why when one cannot be found, and named whether a
+// column named by name is missing (a mistake the rule is closed for) rather
+// than only a tag no column carries (the rule is not about this data
+// source). Resolved trees are cached on the rule by the columns they name,
+// since many data sources share column names.
+func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, missing string, named bool) {
 	var buf [8]int
 	cols := buf[:0]
+	var tagMissing string
 	expr.ForColumns(e, func(n expr.Expr) {
 		if missing != "" {
 			return
@@ -264,8 +307,8 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 			if id, ok := b.ix.tags.ids[n.Tag]; ok {
 				i = b.taggedColumn(id)
 			}
-			if i < 0 {
-				missing = fmt.Sprintf("no column tagged %q", n.Tag)
+			if i < 0 && tagMissing == "" {
+				tagMissing = fmt.Sprintf("no column tagged %q", n.Tag)
 			}
 		case expr.Column:
 			if i = b.columnNamed(n.Name); i < 0 {
@@ -275,7 +318,10 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 		cols = append(cols, i)
 	})
 	if missing != "" {
-		return nil, "", missing
+		return nil, "", missing, true
+	}
+	if tagMissing != "" {
+		return nil, "", tagMissing, false
 	}
 	var kb strings.Builder
 	for _, i := range cols {
@@ -295,7 +341,7 @@ func (b *planner) resolve(r *compiledRule, e expr.Expr) (out expr.Expr, key, mis
 			return n
 		})
 	}).(expr.Expr)
-	return out, key, ""
+	return out, key, "", false
 }
 
 func (b *planner) fieldSelects(f compiledField, i int) bool {
@@ -326,8 +372,16 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 	case RuleMasking:
 		b.mask(contributor, r)
 	case RuleRowCustomWhere:
-		w, key, missing := b.resolve(r, r.where)
-		if missing != "" {
+		if r.broken != "" {
+			b.closedRow(r, RowWhere, r.broken)
+			return
+		}
+		w, key, missing, named := b.resolve(r, r.where)
+		switch {
+		case named:
+			b.closedRow(r, RowWhere, missing)
+			return
+		case missing != "":
 			b.skip(r, "%s", missing)
 			return
 		}
@@ -344,7 +398,11 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			} else {
 				i, what = b.taggedColumn(m.tag), fmt.Sprintf("no column tagged %q", m.Tag)
 			}
-			if i < 0 {
+			switch {
+			case i < 0 && m.Column != "":
+				b.closedRow(r, RowEntitlements, what)
+				return
+			case i < 0:
 				b.skip(r, "%s", what)
 				return
 			}
@@ -391,7 +449,7 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 		i := -1
 		if r.hashColumn != "" {
 			if i = b.columnNamed(r.hashColumn); i < 0 {
-				b.skip(r, "no column named %q", r.hashColumn)
+				b.closedRow(r, RowMinimization, fmt.Sprintf("no column named %q", r.hashColumn))
 				return
 			}
 		} else if b.s.highCard >= 0 {
@@ -405,6 +463,18 @@ func (b *planner) rule(contributor int, r *compiledRule) {
 			return &RowRule{Kind: RowMinimization, AppliesTo: r.appliesTo, Minimize: &MinimizeFilter{Percent: r.percent, Columns: cols}, Source: r.ref}
 		})
 	}
+}
+
+// closedRow stands in for a row rule that cannot apply as written on this
+// data source: the users it applies to see no row. It is reported (Skipped).
+func (b *planner) closedRow(r *compiledRule, kind RowKind, why string) {
+	b.closeSkip(r, why)
+	if _, never := r.appliesTo.(False); never {
+		return
+	}
+	b.p.Rows = append(b.p.Rows, r.shared("closed:"+why, func() any {
+		return &RowRule{Kind: kind, AppliesTo: r.appliesTo, Where: expr.Bool{Value: false}, Source: r.ref, Closed: why}
+	}).(*RowRule))
 }
 
 // row adds the row rule r makes for this data source; key names the columns
@@ -422,9 +492,18 @@ func (b *planner) row(r *compiledRule, key string, mk func() *RowRule) {
 func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool) (m *MaskRule, fields []compiledField, ok bool) {
 	var rows expr.Expr
 	key := ""
-	if r.rowsIf != nil {
+	closed := r.broken
+	if r.rowsIf != nil && closed == "" {
 		var missing string
-		if rows, key, missing = b.resolve(r, r.rowsIf); missing != "" {
+		var named bool
+		rows, key, missing, named = b.resolve(r, r.rowsIf)
+		switch {
+		case named:
+			// Where the condition cannot be evaluated, every row is masked.
+			closed = missing
+		case missing != "":
+			// Only a tag no column carries: the rule is not about this
+			// data source.
 			if record {
 				b.skip(r, "%s", missing)
 			}
@@ -440,6 +519,12 @@ func (b *planner) maskTargets(r *compiledRule, buf []compiledField, record bool)
 	}
 	if len(fields) == 0 {
 		return nil, nil, false
+	}
+	if closed != "" {
+		if record {
+			b.closeSkip(r, closed)
+		}
+		return r.shared("closed:"+closed, func() any { return closedMask(r, closed) }).(*MaskRule), fields, true
 	}
 	if r.rowsIf == nil {
 		return r.plainMask, fields, true
@@ -460,8 +545,28 @@ func (b *planner) selects(fields []compiledField, i int) bool {
 }
 
 // claim applies the conflict rule to column i for a rule of contributor:
-// the first contributor to mask a column keeps it; later ones are reported.
+// the first global policy that applies by its circumstances to mask a
+// column keeps it; later ones are reported. What an owner chose (the data
+// source's own policy, a global policy they applied) never displaces those
+// nor is displaced: its masks follow theirs in the column's chain (columns
+// orders them by rank), so they only add restrictions where governance
+// imposes none.
 func (b *planner) claim(contributor int, r *compiledRule, m *MaskRule, i int) {
+	if m.Closed == "" {
+		typ := b.ix.strs.strs[b.s.cols[i].typ]
+		if why := misfit(m.Masking, typ); why != "" {
+			// What PostgreSQL can show of such a mask is NULL: the plan says
+			// so, for the decision endpoints as for enforcement.
+			m = r.shared("misfit:"+typ+":"+fmt.Sprint(m.Rows), func() any {
+				return &MaskRule{AppliesTo: m.AppliesTo, Masking: &Masking{Type: MaskNull}, Rows: m.Rows, Source: m.Source,
+					Closed: fmt.Sprintf("column %q is %s: %s, so it is shown as NULL", b.colName(i), typ, why)}
+			}).(*MaskRule)
+		}
+	}
+	if rank := b.rank(contributor); rank != rankMandatory {
+		b.entries = append(b.entries, maskEntry{col: i, rule: m, rank: rank})
+		return
+	}
 	if b.owner == nil {
 		b.owner = make([]int32, len(b.s.cols))
 		for i := range b.owner {
@@ -525,7 +630,7 @@ func (p *Plan) Equal(q *Plan) bool {
 			if m == n {
 				continue
 			}
-			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) {
+			if !sameRef(m.Source, n.Source) || !sameMasking(m.Masking, n.Masking) || !EqualCond(m.AppliesTo, n.AppliesTo) || !expr.Equal(m.Rows, n.Rows) || m.Closed != n.Closed {
 				return false
 			}
 		}
@@ -535,7 +640,7 @@ func (p *Plan) Equal(q *Plan) bool {
 		if r == s {
 			continue
 		}
-		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) {
+		if r.Kind != s.Kind || !sameRef(r.Source, s.Source) || !EqualCond(r.AppliesTo, s.AppliesTo) || !expr.Equal(r.Where, s.Where) || r.Closed != s.Closed {
 			return false
 		}
 		if (r.Time == nil) != (s.Time == nil) || r.Time != nil && *r.Time != *s.Time {
@@ -549,7 +654,7 @@ func (p *Plan) Equal(q *Plan) bool {
 		return false
 	}
 	for i, k := range p.Skipped {
-		if k.Reason != q.Skipped[i].Reason || !sameRef(k.Source, q.Skipped[i].Source) {
+		if k.Reason != q.Skipped[i].Reason || k.Closed != q.Skipped[i].Closed || !sameRef(k.Source, q.Skipped[i].Source) {
 			return false
 		}
 	}
@@ -636,4 +741,39 @@ func equalRefs(a, b []*PolicyRef) bool {
 		}
 	}
 	return true
+}
+
+// Column type families, as the catalog reports them (connector.Column's
+// DataType).
+var (
+	numericTypes  = map[string]bool{"integer": true, "bigint": true, "numeric": true, "double precision": true}
+	temporalTypes = map[string]bool{"date": true, "timestamp": true}
+	knownTypes    = map[string]bool{"text": true, "integer": true, "bigint": true, "numeric": true, "double precision": true,
+		"boolean": true, "date": true, "timestamp": true, "time": true, "interval": true, "json": true, "binary": true,
+		"uuid": true, "inet": true, "array": true}
+)
+
+// misfit says why a masking function cannot apply to a column of type
+// family typ (where PostgreSQL then shows NULL), or "" when it can or the
+// type is not one custos knows (enforcement then decides on the live type).
+func misfit(m *Masking, typ string) string {
+	if !knownTypes[typ] {
+		return ""
+	}
+	switch m.Type {
+	case MaskGrouping:
+		switch {
+		case m.TimePrecision != "" && !temporalTypes[typ]:
+			return "Grouping by " + m.TimePrecision + " needs a date or a timestamp"
+		case m.TimePrecision == "" && m.BucketSize != nil && !numericTypes[typ]:
+			return "Grouping by buckets needs numbers"
+		case m.TimePrecision == "" && m.BucketSize == nil && !numericTypes[typ] && !temporalTypes[typ] && typ != "text":
+			return "Grouping needs numbers, dates or text"
+		}
+	case MaskRandomized:
+		if m.Stddev != nil && !numericTypes[typ] {
+			return "Randomized Response with stddev needs numbers"
+		}
+	}
+	return ""
 }

@@ -65,6 +65,10 @@ type compiledRule struct {
 	matchAny bool
 	// Row Restriction by Custom Where Clause
 	where expr.Expr
+	// broken says why the rule cannot apply as written anywhere (a stored
+	// predicate that no longer parses, a pattern PostgreSQL rejects): it is
+	// planned closed on every data source (see closedRow, closedMask).
+	broken string
 	// plainMask is the MaskRule of a masking rule without a conditional
 	// predicate, and purposeRow the RowRule of a purpose restriction: the same
 	// on every data source.
@@ -229,7 +233,12 @@ func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledR
 					cr.fields = append(cr.fields, cf)
 				}
 				if r.Masking.ConditionalPredicate != "" {
-					cr.rowsIf = ix.parse(r.Masking.ConditionalPredicate)
+					cr.rowsIf, cr.broken = ix.parse(r.Masking.ConditionalPredicate)
+				}
+				if m.Type == MaskRegex {
+					if err := CheckPostgresRegex(m.Regex); err != nil {
+						cr.broken = "the regular expression cannot be enforced: " + err.Error()
+					}
 				}
 			case RuleMinimization:
 				cr.percent, cr.hashColumn = r.Minimization.Percent, r.Minimization.Column
@@ -248,11 +257,13 @@ func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledR
 					cr.matches = append(cr.matches, cm)
 				}
 			case RuleRowCustomWhere:
-				cr.where = ix.parse(r.CustomWhere.Predicate)
+				cr.where, cr.broken = ix.parse(r.CustomWhere.Predicate)
 			default:
 				continue
 			}
 			switch {
+			case cr.typ == RuleMasking && cr.broken != "":
+				cr.plainMask = closedMask(cr, cr.broken)
 			case cr.typ == RuleMasking && cr.rowsIf == nil:
 				cr.plainMask = &MaskRule{AppliesTo: cr.appliesTo, Masking: cr.masking, Source: cr.ref}
 			case cr.typ == RulePurposeRestriction:
@@ -264,15 +275,22 @@ func (ix *Index) compileRules(ref *PolicyRef, actions []DataAction) []*compiledR
 	return out
 }
 
-// parse parses a validated predicate; should it fail, the rule hides
-// everything it governs rather than nothing.
-func (ix *Index) parse(s string) expr.Expr {
+// parse parses a predicate validated when it was saved; should it fail now
+// (a check made stricter since), broken says why, and the rule is planned
+// closed: it hides everything it governs rather than nothing.
+func (ix *Index) parse(s string) (e expr.Expr, broken string) {
 	e, err := expr.Parse(s)
 	if err != nil {
-		return expr.Bool{Value: false}
+		return expr.Bool{Value: false}, "the predicate does not parse: " + err.Error()
 	}
 	for _, t := range expr.ColumnTags(e) {
 		ix.tags.intern(t)
 	}
-	return e
+	return e, ""
+}
+
+// closedMask is what a masking rule that cannot apply as written masks
+// with: NULL on every row, for the users it applies to.
+func closedMask(r *compiledRule, why string) *MaskRule {
+	return &MaskRule{AppliesTo: r.appliesTo, Masking: &Masking{Type: MaskNull}, Source: r.ref, Closed: why}
 }

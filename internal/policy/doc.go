@@ -23,9 +23,12 @@
 // the data source's column) and user functions (@groupsContains, @username,
 // ...) left for the renderer, so one plan renders into one view or one set of
 // masks and row filters. Conflicts are resolved in the plan and reported:
-// two policies masking a column leave it to the earlier one (the local
-// policy first, then the lowest policy id); several subscription policies
-// merge into the most restrictive type with their conditions combined.
+// two global policies masking a column leave it to the lower policy id; what
+// owners chose (the data source's own policy, a global policy they applied)
+// never displaces a global policy that applies by its circumstances (its
+// masks follow, deciding only where governance leaves a value unmasked);
+// several subscription policies merge into the most restrictive type with
+// their conditions combined.
 // Every change (UpsertPolicy, RemovePolicy, UpsertDataSource, TagColumn,
 // SetLocalPolicy, ...) returns exactly the data sources whose plan changed.
 //

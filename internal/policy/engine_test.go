@@ -37,7 +37,11 @@ type casePolicy struct {
 }
 
 type engineCase struct {
-	Name        string           `json:"name"`
+	Name string `json:"name"`
+	// EngineOnly: the API refuses these policies when they are saved
+	// (custos can tell they cannot apply); the case shows what the engine
+	// does with such policies stored before.
+	EngineOnly  bool             `json:"engineOnly"`
 	Policies    []casePolicy     `json:"policies"`
 	DataSources []caseDataSource `json:"dataSources"` // replace the file's when given
 	Expect      struct {
@@ -319,6 +323,9 @@ func checkPlan(t *testing.T, ds int64, p *Plan, pc planCheck) {
 				if m.Rows != nil {
 					s += " if " + m.Rows.String()
 				}
+				if m.Closed != "" {
+					s += " (closed: " + m.Closed + ")"
+				}
 				got[c.Column] = append(got[c.Column], s)
 			}
 		}
@@ -329,7 +336,11 @@ func checkPlan(t *testing.T, ds int64, p *Plan, pc planCheck) {
 	if pc.Rows != nil {
 		got := []string{}
 		for _, r := range p.Rows {
-			got = append(got, fmt.Sprintf("%s %s -> %s", r.Kind, condText(r.AppliesTo), r.effect()))
+			row := fmt.Sprintf("%s %s -> %s", r.Kind, condText(r.AppliesTo), r.effect())
+			if r.Closed != "" {
+				row += " (closed: " + r.Closed + ")"
+			}
+			got = append(got, row)
 		}
 		if !reflect.DeepEqual(got, pc.Rows) {
 			t.Errorf("plan %d rows:\n got %q\nwant %q", ds, got, pc.Rows)
@@ -360,7 +371,11 @@ func checkPlan(t *testing.T, ds int64, p *Plan, pc planCheck) {
 	if pc.Skipped != nil {
 		got := []string{}
 		for _, k := range p.Skipped {
-			got = append(got, refText(k.Source)+" "+k.Reason)
+			s := refText(k.Source) + " " + k.Reason
+			if k.Closed {
+				s += " (closed)"
+			}
+			got = append(got, s)
 		}
 		if !reflect.DeepEqual(got, pc.Skipped) {
 			t.Errorf("plan %d skipped:\n got %q\nwant %q", ds, got, pc.Skipped)

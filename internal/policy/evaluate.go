@@ -50,6 +50,9 @@ type ColumnDecision struct {
 	Source *RuleRef  `json:"source"`
 	// Otherwise is the mask of the rows Rows leaves out (nil: shown as is).
 	Otherwise *ColumnDecision `json:"otherwise,omitempty"`
+	// Closed, when set, says why the rule could not apply as written: the
+	// mask shown (NULL) is what it does instead (MaskRule.Closed).
+	Closed string `json:"closed,omitempty"`
 }
 
 // RowDecision is one row filter a user gets. Where is bound to the user: no
@@ -60,6 +63,9 @@ type RowDecision struct {
 	Time     *TimeFilter     `json:"time,omitempty"`
 	Minimize *MinimizeFilter `json:"minimize,omitempty"`
 	Source   *RuleRef        `json:"source"`
+	// Closed, when set, says why the rule could not apply as written: it
+	// hides every row instead (RowRule.Closed).
+	Closed string `json:"closed,omitempty"`
 }
 
 // Evaluate resolves a plan for one user.
@@ -160,7 +166,7 @@ func maskFor(c *ColumnPlan, from int, e *Entitlements, used *usedSet) *ColumnDec
 			continue
 		}
 		used.add(m.Source.Policy.ID, m.Source.Policy.Local)
-		cd := &ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source}
+		cd := &ColumnDecision{Column: c.Column, Masking: m.Masking, Rows: rows, Source: m.Source, Closed: m.Closed}
 		if rows != nil {
 			cd.Otherwise = maskFor(c, j+1, e, used)
 		}
@@ -204,7 +210,7 @@ func maskRows(m *MaskRule, e *Entitlements) (expr.Expr, bool) {
 // TRUE keeps every row and is left out; one that folds to FALSE makes Where
 // FALSE.
 func rowFor(r *RowRule, e *Entitlements) (RowDecision, bool) {
-	rd := RowDecision{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Source: r.Source}
+	rd := RowDecision{Kind: r.Kind, Time: r.Time, Minimize: r.Minimize, Source: r.Source, Closed: r.Closed}
 	applies := false
 	var wheres []expr.Expr
 	for _, s := range e.sets {

@@ -109,6 +109,28 @@ func (ix *Index) AppliesTo(policyID int64) []int64 {
 	return out
 }
 
+// TargetColumns returns the names of the columns of the data sources policy p
+// would apply to now (saved under id: the policy it replaces, 0 for a new
+// one), and how many data sources that is. p must be valid.
+func (ix *Index) TargetColumns(id int64, p *Policy) (map[string]bool, int) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	c := ix.compile(id, p)
+	defer ix.release(c)
+	cols := map[string]bool{}
+	n := 0
+	for _, s := range ix.order {
+		if !ix.matches(c, s) {
+			continue
+		}
+		n++
+		for _, col := range s.cols {
+			cols[ix.names.strs[col.name]] = true
+		}
+	}
+	return cols, n
+}
+
 // Len returns the number of policies and data sources held.
 func (ix *Index) Len() (policies, dataSources int) {
 	ix.mu.RLock()
@@ -118,9 +140,10 @@ func (ix *Index) Len() (policies, dataSources int) {
 
 // UpsertPolicy adds or replaces global policy id and returns the data sources
 // whose plan changed, ascending. The id orders policies: on a conflict the
-// lower id (the older policy) wins. The policy must be valid.
+// lower id (the older policy) wins. The policy must be valid, but for
+// predicates that no longer parse: their rules are planned closed.
 func (ix *Index) UpsertPolicy(id int64, p *Policy) ([]int64, error) {
-	if err := p.Validate(); err != nil {
+	if err := p.validateStored(); err != nil {
 		return nil, err
 	}
 	canonical, err := json.Marshal(p)
@@ -189,7 +212,7 @@ func (ix *Index) RemovePolicy(id int64) []int64 {
 func (ix *Index) UpsertDataSource(ds DataSource) ([]int64, error) {
 	var lp *compiledLocal
 	if ds.Local != nil {
-		if err := ds.Local.Validate(); err != nil {
+		if err := ds.Local.validateStored(); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +395,7 @@ func (ix *Index) retagSource(dsID int64, tag string, add bool) ([]int64, error) 
 // SetLocalPolicy replaces a data source's own policy (nil removes it).
 func (ix *Index) SetLocalPolicy(dataSource int64, lp *LocalPolicy) ([]int64, error) {
 	if lp != nil {
-		if err := lp.Validate(); err != nil {
+		if err := lp.validateStored(); err != nil {
 			return nil, err
 		}
 	}

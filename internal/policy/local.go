@@ -19,7 +19,15 @@ type LocalPolicy struct {
 // handler object {"jsonPolicies": [...]} or the bare array. Entries carrying
 // a "global" object are global policies as applied to the data source and
 // are skipped; an entry of type "subscription" is the subscription policy.
-func DecodeLocalV1(data []byte) (*LocalPolicy, error) {
+func DecodeLocalV1(data []byte) (*LocalPolicy, error) { return decodeLocalV1(data, false) }
+
+// DecodeStoredLocalV1 reads stored jsonPolicies as DecodeLocalV1 does, except
+// that a predicate that no longer parses (saved before a check was made
+// stricter) does not make the whole local policy fail: its rule is planned
+// closed.
+func DecodeStoredLocalV1(data []byte) (*LocalPolicy, error) { return decodeLocalV1(data, true) }
+
+func decodeLocalV1(data []byte, stored bool) (*LocalPolicy, error) {
 	tree, isYAML, err := decodeAny(data)
 	if err != nil {
 		return nil, err
@@ -53,24 +61,39 @@ func DecodeLocalV1(data []byte) (*LocalPolicy, error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs.Err()
 	}
-	return lp, lp.validate(paths)
+	var l errs.List
+	lp.validate(&l, paths)
+	if stored {
+		l = withoutPredicateErrors(l)
+	}
+	return lp, l.Err()
+}
+
+// validateStored checks a local policy as the engine loads it (see
+// Policy.validateStored).
+func (lp *LocalPolicy) validateStored() error {
+	var l errs.List
+	lp.validate(&l, nil)
+	return withoutPredicateErrors(l).Err()
 }
 
 // Validate checks a local policy as Policy.Validate does a global one.
-func (lp *LocalPolicy) Validate() error { return lp.validate(nil) }
-
-func (lp *LocalPolicy) validate(paths []string) error {
+func (lp *LocalPolicy) Validate() error {
 	var l errs.List
-	validateData(&l, func(i int) string {
+	lp.validate(&l, nil)
+	return l.Err()
+}
+
+func (lp *LocalPolicy) validate(l *errs.List, paths []string) {
+	validateData(l, func(i int) string {
 		if i < len(paths) {
 			return paths[i]
 		}
 		return index("actions", i)
 	}, lp.Data, true)
 	if lp.Subscription != nil {
-		validateSubscription(&l, "subscription", lp.Subscription)
+		validateSubscription(l, "subscription", lp.Subscription)
 	}
-	return l.Err()
 }
 
 // DecodeHandlerV1 reads a policy handler object in its rule-object form:

@@ -29,8 +29,13 @@ type Plan struct {
 	// masking conflicts are on the columns (ColumnPlan.Disabled), and
 	// AllConflicts lists both.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Skipped lists rules of applying policies that cannot take effect on
-	// this data source (a tagged column or the event-time column is missing).
+	// Skipped lists rules of applying policies that cannot take effect as
+	// written on this data source. A rule that names a missing column by
+	// name, or whose stored predicate or pattern cannot be enforced, is
+	// planned closed (Skip.Closed; RowRule.Closed, MaskRule.Closed). A rule
+	// about a tag no column carries, or a time restriction on a data source
+	// without an event-time column, is not about this data source and
+	// decides nothing here.
 	Skipped []Skip `json:"skipped,omitempty"`
 }
 
@@ -85,6 +90,11 @@ type MaskRule struct {
 	// (a conditional masking predicate, columns resolved).
 	Rows   expr.Expr `json:"rows,omitempty"`
 	Source *RuleRef  `json:"source"`
+	// Closed, when set, says why the rule could not apply as written here:
+	// the mask stands in for it with what it would not weaken, NULL (on
+	// every row for a rule that could not be evaluated; on the rows of its
+	// condition for a mask that does not fit the column's type).
+	Closed string `json:"closed,omitempty"`
 }
 
 // RowKind says which rule produced a row rule.
@@ -107,6 +117,9 @@ type RowRule struct {
 	Time      *TimeFilter     `json:"time,omitempty"`
 	Minimize  *MinimizeFilter `json:"minimize,omitempty"`
 	Source    *RuleRef        `json:"source"`
+	// Closed, when set, says why the rule could not apply as written here:
+	// it then hides every row (Where is FALSE) from the users it applies to.
+	Closed string `json:"closed,omitempty"`
 }
 
 // TimeFilter keeps the rows whose Column is newer (or older) than Seconds ago.
@@ -161,10 +174,12 @@ func (p *Plan) AllConflicts() []Conflict {
 	return out
 }
 
-// Skip reports a rule that cannot take effect on the data source.
+// Skip reports a rule that cannot take effect on the data source as
+// written; Closed says it is enforced closed instead.
 type Skip struct {
 	Source *RuleRef `json:"source"`
 	Reason string   `json:"reason"`
+	Closed bool     `json:"closed,omitempty"`
 }
 
 // String renders a masking function with its parameters, e.g.
@@ -199,4 +214,32 @@ func (r RowRule) effect() string {
 		return "where " + r.Where.String()
 	}
 	return ""
+}
+
+// ClosedRule is a rule that cannot apply as written on a data source and is
+// enforced closed instead: its users see no row (Column empty), or the
+// column as NULL.
+type ClosedRule struct {
+	Source *RuleRef `json:"source"`
+	Column string   `json:"column,omitempty"`
+	Reason string   `json:"reason"`
+}
+
+// ClosedRules lists the plan's closed rules: row rules in order, then masks
+// column by column (disabled ones, which decide nothing, left out).
+func (p *Plan) ClosedRules() []ClosedRule {
+	var out []ClosedRule
+	for _, r := range p.Rows {
+		if r.Closed != "" {
+			out = append(out, ClosedRule{Source: r.Source, Reason: r.Closed})
+		}
+	}
+	for _, c := range p.Columns {
+		for _, m := range c.Masks {
+			if m.Closed != "" {
+				out = append(out, ClosedRule{Source: m.Source, Column: c.Column, Reason: m.Closed})
+			}
+		}
+	}
+	return out
 }

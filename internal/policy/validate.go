@@ -20,6 +20,31 @@ func (p *Policy) Validate() error {
 	return l.Err()
 }
 
+// validateStored checks p as the engine loads it: like Validate, except
+// that a predicate that no longer parses (saved before a check was made
+// stricter) does not keep the policy out. Its rule is compiled closed
+// instead (see Index.parse): ignoring the policy would drop everything it
+// imposes.
+func (p *Policy) validateStored() error {
+	var l errs.List
+	p.validate(&l)
+	return withoutPredicateErrors(l).Err()
+}
+
+// withoutPredicateErrors drops what validatePredicate reported.
+func withoutPredicateErrors(l errs.List) errs.List {
+	out := l[:0:0]
+	for _, f := range l {
+		if f.Code == errs.CodeInvalid && strings.HasSuffix(strings.ToLower(f.Field), "predicate") && strings.Contains(f.Message, doesNotParse) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+const doesNotParse = " does not parse: "
+
 func (p *Policy) validate(l *errs.List) {
 	l.Require("policyKey", p.PolicyKey)
 	l.Require("name", p.Name)
@@ -280,7 +305,7 @@ const ruleTypeList = "Masking, Minimization, Purpose Restriction, Time Restricti
 
 func validatePredicate(l *errs.List, path, s string) {
 	if _, err := expr.Parse(s); err != nil {
-		l.Add(path, errs.CodeInvalid, "%s does not parse: %v", path, err)
+		l.Add(path, errs.CodeInvalid, "%s"+doesNotParse+"%v", path, err)
 	}
 }
 

@@ -24,7 +24,7 @@ func openSample(t testing.TB) connector.Source {
 	if err := sample.Load(ctx, dsn); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(dsn)
+	u, _ := url.Parse(pgtest.NewReader(t, dsn))
 	port, _ := strconv.Atoi(u.Port())
 	password, _ := u.User.Password()
 	src, err := connector.Open(ctx, connector.Connection{Handler: connector.PostgreSQL, Hostname: u.Hostname(), Port: port,

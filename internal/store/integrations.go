@@ -111,16 +111,18 @@ type IntegrationSource struct {
 	State         string // synced, error, pending
 	Message       *string
 	Warnings      JSON
-	SyncedAt      *time.Time
+	// Closed lists the rules enforced closed there (policy.ClosedRule).
+	Closed   JSON
+	SyncedAt *time.Time
 }
 
 // PutIntegrationSource inserts or replaces a data source's status.
 func (q *Queries) PutIntegrationSource(ctx context.Context, s *IntegrationSource) error {
 	_, err := q.Exec(ctx, `INSERT INTO integration_sources (integration_id, data_source_id, view_name, state, message,
-		warnings, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		warnings, closed, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (integration_id, data_source_id) DO UPDATE SET view_name = EXCLUDED.view_name, state = EXCLUDED.state,
-		message = EXCLUDED.message, warnings = EXCLUDED.warnings, synced_at = EXCLUDED.synced_at`,
-		s.IntegrationID, s.DataSourceID, s.ViewName, s.State, s.Message, s.Warnings, s.SyncedAt)
+		message = EXCLUDED.message, warnings = EXCLUDED.warnings, closed = EXCLUDED.closed, synced_at = EXCLUDED.synced_at`,
+		s.IntegrationID, s.DataSourceID, s.ViewName, s.State, s.Message, s.Warnings, s.Closed, s.SyncedAt)
 	return err
 }
 
@@ -132,7 +134,7 @@ func (q *Queries) DeleteIntegrationSource(ctx context.Context, integrationID, da
 
 // IntegrationSources lists the data source statuses of an integration.
 func (q *Queries) IntegrationSources(ctx context.Context, integrationID int64) ([]*IntegrationSource, error) {
-	rows, err := q.Query(ctx, `SELECT integration_id, data_source_id, view_name, state, message, warnings, synced_at
+	rows, err := q.Query(ctx, `SELECT integration_id, data_source_id, view_name, state, message, warnings, closed, synced_at
 		FROM integration_sources WHERE integration_id = $1 ORDER BY data_source_id`, integrationID)
 	if err != nil {
 		return nil, err
@@ -141,7 +143,7 @@ func (q *Queries) IntegrationSources(ctx context.Context, integrationID int64) (
 	var out []*IntegrationSource
 	for rows.Next() {
 		var s IntegrationSource
-		if err := rows.Scan(&s.IntegrationID, &s.DataSourceID, &s.ViewName, &s.State, &s.Message, &s.Warnings, &s.SyncedAt); err != nil {
+		if err := rows.Scan(&s.IntegrationID, &s.DataSourceID, &s.ViewName, &s.State, &s.Message, &s.Warnings, &s.Closed, &s.SyncedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, &s)

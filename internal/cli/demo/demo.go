@@ -1,10 +1,11 @@
 // Package demo implements `custos demo`: on a machine with PostgreSQL
 // installed it starts a throwaway cluster, loads the sample shop database,
-// starts custos on its embedded store, registers the database, runs
-// discovery, enforces a few V2 policies through the PostgreSQL integration,
-// shows the same SELECT run by two database users and the writes of a third,
-// bound by the same row rule and masks. It then stops what it started (by
-// PID) and removes its files.
+// starts custos on its embedded store, registers the database (as a role
+// that can only read; enforcement connects as an administrator that is not
+// a superuser either), runs discovery, enforces a few V2 policies through
+// the PostgreSQL integration, shows the same SELECT run by two database
+// users and the writes of a third, bound by the same row rule and masks. It
+// then stops what it started (by PID) and removes its files.
 package demo
 
 import (
@@ -18,8 +19,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,8 +46,10 @@ func New(f *cmdutil.Factory) *cobra.Command {
 		Long: `Start a throwaway PostgreSQL cluster and a custos server, load a sample shop database, register it,
 discover its sensitive columns, save a masking policy, a row filter and a write policy (V2 YAML), run
 the same SELECT as two database users to show what each of them gets, and show a third user's writes,
-bound by the same row filter and masks. Everything the demo starts is stopped, and its files removed,
-when it ends (unless --keep).
+bound by the same row filter and masks. custos connects as least-privileged roles, never as a
+superuser: it registers with a role that can only read and enforces with one that administers the
+shop's tables, after a superuser ran custos's setup script once. Everything the demo starts is
+stopped, and its files removed, when it ends (unless --keep).
 
 PostgreSQL must be installed (Debian: apt-get install postgresql postgresql-15-pgaudit); scripts/demo.sh
 installs it when missing and runs this command.`,
@@ -157,20 +162,66 @@ func (d *demo) loadSample() error {
 	if err := sample.Load(d.ctx, d.pg.DSN(database)); err != nil {
 		return err
 	}
-	for _, role := range []string{"alice", "bob", "carol"} {
-		pw := randomHex(8)
-		d.roles[role] = pw
-		if err := d.exec("postgres", func(c *pgx.Conn) error {
-			_, err := c.Exec(d.ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, role, pw))
-			return err
-		}); err != nil {
-			return err
-		}
+	for _, role := range []string{"alice", "bob", "carol", readerRole, adminRole} {
+		d.roles[role] = randomHex(8)
 	}
-	d.say("Database %q: the sample shop (%d customers, %d products, %d orders), and three login roles, alice, bob and carol",
+	// Least privilege: the shop belongs to an ordinary role; custos reads
+	// it, to register and discover, as a role that can only read, and
+	// enforces as a role that administers the shop's tables and custos's
+	// own objects, neither of them a superuser (docs/enforcement.md, "Least
+	// privilege").
+	setup := []string{
+		`CREATE ROLE shop_owner NOLOGIN`,
+		`ALTER SCHEMA shop OWNER TO shop_owner`,
+		`DO $$ DECLARE r record; BEGIN
+			FOR r IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			         WHERE n.nspname = 'shop' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') LOOP
+				EXECUTE format(CASE WHEN r.relkind = 'v' THEN 'ALTER VIEW shop.%I OWNER TO shop_owner'
+				                    WHEN r.relkind = 'm' THEN 'ALTER MATERIALIZED VIEW shop.%I OWNER TO shop_owner'
+				                    WHEN r.relkind = 'S' THEN 'ALTER SEQUENCE shop.%I OWNER TO shop_owner'
+				                    ELSE 'ALTER TABLE shop.%I OWNER TO shop_owner' END, r.relname);
+			END LOOP; END $$`,
+		fmt.Sprintf(`CREATE ROLE alice LOGIN PASSWORD '%s'`, d.roles["alice"]),
+		fmt.Sprintf(`CREATE ROLE bob LOGIN PASSWORD '%s'`, d.roles["bob"]),
+		fmt.Sprintf(`CREATE ROLE carol LOGIN PASSWORD '%s'`, d.roles["carol"]),
+		// Registration and discovery read tables and views, and run
+		// views' code: a role that can read and nothing else.
+		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, readerRole, d.roles[readerRole]),
+		`GRANT CONNECT ON DATABASE ` + database + ` TO ` + readerRole,
+		`GRANT USAGE ON SCHEMA shop TO ` + readerRole,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA shop TO ` + readerRole,
+		`ALTER DEFAULT PRIVILEGES FOR ROLE shop_owner IN SCHEMA shop GRANT SELECT ON TABLES TO ` + readerRole,
+		// Enforcement manages the shop's tables (as a member of their
+		// owner) and creates the view schema; a superuser runs custos's
+		// setup script once (below).
+		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, adminRole, d.roles[adminRole]),
+		`GRANT shop_owner TO ` + adminRole,
+		`GRANT CONNECT, CREATE ON DATABASE ` + database + ` TO ` + adminRole,
+	}
+	if err := d.exec(database, func(c *pgx.Conn) error {
+		for _, st := range setup {
+			if _, err := c.Exec(d.ctx, st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	d.say("Database %q: the sample shop (%d customers, %d products, %d orders), owned by role shop_owner, and login roles:",
 		database, sample.Customers, sample.Products, sample.Orders)
+	d.line("alice, bob, carol  people who query the shop with their own SQL tools")
+	d.line("%s      what custos registers and discovers with: CONNECT, USAGE on shop, SELECT on its tables", readerRole)
+	d.line("%s       what custos enforces with: a member of shop_owner, CREATE on the database", adminRole)
+	d.line("none of them is a superuser")
 	return nil
 }
+
+// The roles custos connects as: never a superuser.
+const (
+	readerRole = "custos_reader"
+	adminRole  = "custos_admin"
+)
 
 func (d *demo) startCustos() error {
 	cfg := server.Defaults()
@@ -295,18 +346,18 @@ connection:
   ssl: false
   database: %s
   schema: shop
-  username: postgres
+  username: %s
   password: %s
 nameTemplate:
   dataSourceFormat: <schema>.<tablename>
-`, d.pg.Port(), database, d.pg.Password())
+`, d.pg.Port(), database, readerRole, d.roles[readerRole])
 	var res struct {
 		Creating []string `json:"creating"`
 	}
 	if _, err := d.api("POST", "/api/v2/data?wait=-1", doc, &res); err != nil {
 		return err
 	}
-	d.say("Registered schema shop of database %s (POST /api/v2/data, connectionKey shop)", database)
+	d.say("Registered schema shop of database %s as %s (POST /api/v2/data, connectionKey shop)", database, readerRole)
 	d.line("data sources: %s", strings.Join(res.Creating, ", "))
 	return nil
 }
@@ -346,10 +397,19 @@ func (d *demo) discover() error {
 }
 
 func (d *demo) integrate() error {
-	payload := map[string]any{"type": "PostgreSQL", "autoBootstrap": true, "config": map[string]any{
+	payload := map[string]any{"type": "PostgreSQL", "autoBootstrap": false, "config": map[string]any{
 		"host": "127.0.0.1", "port": d.pg.Port(), "database": database, "ssl": false, "authenticationType": "userPassword",
-		"username": "postgres", "password": d.pg.Password(), "viewSchemaFormat": "<schema>_governed",
+		"username": adminRole, "password": d.roles[adminRole], "viewSchemaFormat": "<schema>_governed",
 		"audit": map[string]any{"enabled": d.pg.HasPgaudit(), "logPath": d.pg.LogPath()}}}
+	// The setup needs a superuser once (roles, custos's schema, pgaudit's
+	// setting): custos writes the script, a database administrator runs it.
+	script, err := d.script(payload)
+	if err != nil {
+		return err
+	}
+	if err := d.psql(script); err != nil {
+		return err
+	}
 	var res struct {
 		ID string `json:"id"`
 	}
@@ -359,10 +419,55 @@ func (d *demo) integrate() error {
 	if err := d.waitSynced(res.ID, time.Time{}); err != nil {
 		return err
 	}
-	d.say("PostgreSQL integration %s (POST /integrations, autoBootstrap): custos created, in database %s,", res.ID, database)
-	d.line("schema custos (entitlements, lookup and masking functions) owned by role custos_%s,", database)
-	d.line("and one view per data source in schema shop_governed; the tables themselves are closed to users")
+	d.say("PostgreSQL integration %s: a superuser ran custos's setup script with psql (POST /integrations/scripts/create),", res.ID)
+	d.line("which created schema custos (entitlements, lookup and masking functions) owned by role custos_%s;", database)
+	d.line("then POST /integrations (autoBootstrap false) as %s, which made one view per data source", adminRole)
+	d.line("in schema shop_governed; the tables themselves are closed to users")
 	d.integration = res.ID
+	return nil
+}
+
+// script asks custos for the setup script of an integration payload.
+func (d *demo) script(payload map[string]any) (string, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(d.ctx, "POST", d.url+"/integrations/scripts/create", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", d.key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("POST /integrations/scripts/create: %d %s", resp.StatusCode, data)
+	}
+	return string(data), nil
+}
+
+// psql runs a script as the superuser, as a database administrator would.
+func (d *demo) psql(script string) error {
+	file := filepath.Join(d.pg.Dir(), "custos-setup.sql")
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		return err
+	}
+	bin, err := pgcluster.BinDir()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(d.ctx, filepath.Join(bin, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(d.pg.Port()),
+		"-U", "postgres", "-d", database, "-f", file)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+d.pg.Password())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("psql -f %s: %v: %s", file, err, out)
+	}
 	return nil
 }
 
@@ -732,7 +837,7 @@ func deref(s *string) string {
 
 func (d *demo) cleanup(keep bool, failure error) error {
 	if keep && failure == nil && d.pg != nil {
-		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (user postgres, password %s; alice %s, bob %s, carol %s).\nPress Ctrl-C to stop and clean up.\n",
+		fmt.Fprintf(d.out, "\nKept running: custos at %s (admin API key %s), PostgreSQL on 127.0.0.1:%d (superuser postgres, password %s; alice %s, bob %s, carol %s).\nPress Ctrl-C to stop and clean up.\n",
 			d.url, d.key, d.pg.Port(), d.pg.Password(), d.roles["alice"], d.roles["bob"], d.roles["carol"])
 		<-d.ctx.Done()
 	}

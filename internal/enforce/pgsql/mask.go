@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -37,9 +38,24 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 		if _, never := m.AppliesTo.(policy.False); never {
 			continue
 		}
+		if m.Closed != "" {
+			r.close(m.Source, c.Name, m.Closed)
+		}
 		v, err := r.maskValue(c, out, m)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", m.Masking.Type, err)
+		if why := r.broken[brokenKey(m.Source, c.Name)]; why != "" {
+			v, err = "NULL", nil
+			r.close(m.Source, c.Name, why)
+		}
+		var mf misfit
+		switch {
+		case errors.As(err, &mf):
+			// What PostgreSQL can show of it is NULL.
+			v = "NULL"
+			r.close(m.Source, c.Name, string(mf))
+		case err != nil:
+			// Closed rather than dropped: NULL for the users it applies to.
+			v = "NULL"
+			r.close(m.Source, c.Name, fmt.Sprintf("%s cannot be rendered: %v", m.Masking.Type, err))
 		}
 		var when string
 		if m.Rows != nil && exprReadsSets(m.Rows) {
@@ -54,7 +70,13 @@ func (r *renderer) maskedColumn(c Column, cp *policy.ColumnPlan) (string, error)
 			when, err = r.maskWhen(m, r.appliesCond)
 		}
 		if err != nil {
-			return "", err
+			// The condition cannot be rendered: NULL on every row for the
+			// users the rule applies to (for everybody, if not even that).
+			r.close(m.Source, c.Name, fmt.Sprintf("the condition of the %s mask cannot be rendered: %v", m.Masking.Type, err))
+			v = "NULL"
+			if when, err = r.maskWhen(&policy.MaskRule{AppliesTo: m.AppliesTo}, r.appliesCond); err != nil {
+				when = ""
+			}
 		}
 		if when == "" {
 			final = v
@@ -137,6 +159,12 @@ func preserves(m *policy.Masking, k Kind) bool {
 	return k == KindText
 }
 
+// misfit is a masking function that cannot apply to a column's type: it is
+// shown as NULL, and reported as closed.
+type misfit string
+
+func (m misfit) Error() string { return string(m) }
+
 // constantOf renders a constant in the column's type when it is a valid
 // value of it.
 func constantOf(s string, k Kind) (string, bool) {
@@ -188,6 +216,11 @@ func (r *renderer) maskValue(c Column, out Kind, rule *policy.MaskRule) (string,
 		}
 		return Literal(m.Constant)
 	case policy.MaskRegex:
+		// PostgreSQL compiles the pattern when a query first runs it: the
+		// integration checks it before creating the view.
+		if probe, err := regexMask("''::pg_catalog.text", m); err == nil {
+			r.probes = append(r.probes, Probe{Source: rule.Source, Column: c.Name, SQL: probe})
+		}
 		return regexMask(text, m)
 	case policy.MaskFormatPreserving:
 		return r.sys.obj("mask_fpm") + "(" + text + ", " + r.secret(SecretFPMKey) + ")", nil
@@ -300,8 +333,7 @@ func (r *renderer) grouping(c Column, raw string, m *policy.Masking) (string, er
 			return "", fmt.Errorf("unknown time precision %q", m.TimePrecision)
 		}
 		if !c.Kind.temporal() {
-			r.warnf("column %q is %s: Grouping by %s cannot apply, so it is shown as NULL", c.Name, c.Kind, m.TimePrecision)
-			return "NULL", nil
+			return "", misfit(fmt.Sprintf("column %q is %s: Grouping by %s cannot apply, so it is shown as NULL", c.Name, c.Kind, m.TimePrecision))
 		}
 		e := "pg_catalog.date_trunc(" + mustLiteral(f) + ", " + raw + ")"
 		if c.Kind == KindDate {
@@ -310,8 +342,7 @@ func (r *renderer) grouping(c Column, raw string, m *policy.Masking) (string, er
 		return e, nil
 	case m.BucketSize != nil:
 		if !c.Kind.numeric() {
-			r.warnf("column %q is %s: Grouping by buckets cannot apply, so it is shown as NULL", c.Name, c.Kind)
-			return "NULL", nil
+			return "", misfit(fmt.Sprintf("column %q is %s: Grouping by buckets cannot apply, so it is shown as NULL", c.Name, c.Kind))
 		}
 		b, err := formatNumber(*m.BucketSize)
 		if err != nil || *m.BucketSize <= 0 {
@@ -341,8 +372,7 @@ func (r *renderer) grouping(c Column, raw string, m *policy.Masking) (string, er
 	case c.Kind == KindText:
 		return "pg_catalog.left(" + raw + ", 1)", nil
 	}
-	r.warnf("column %q is %s: Grouping cannot apply, so it is shown as NULL", c.Name, c.Kind)
-	return "NULL", nil
+	return "", misfit(fmt.Sprintf("column %q is %s: Grouping cannot apply, so it is shown as NULL", c.Name, c.Kind))
 }
 
 // intRange is the range of each integer kind.
@@ -392,8 +422,7 @@ func (r *renderer) coin(c Column, purpose string) string {
 func (r *renderer) randomized(c Column, out Kind, m *policy.Masking) (string, error) {
 	if m.Stddev != nil {
 		if !c.Kind.numeric() {
-			r.warnf("column %q is %s: Randomized Response with stddev needs numbers, so it is shown as NULL", c.Name, c.Kind)
-			return "NULL", nil
+			return "", misfit(fmt.Sprintf("column %q is %s: Randomized Response with stddev needs numbers, so it is shown as NULL", c.Name, c.Kind))
 		}
 		sd, err := formatNumber(*m.Stddev)
 		if err != nil {

@@ -37,6 +37,7 @@ import (
 	"strings"
 
 	"github.com/custosdata/custos/internal/policy"
+	"github.com/custosdata/custos/internal/policy/expr"
 )
 
 // Column is a column of a governed relation.
@@ -83,18 +84,52 @@ type Rendered struct {
 	// Warnings say what could not be rendered as planned and how it was
 	// made safe (the value hidden).
 	Warnings []string
+	// Closed are the rules enforced closed: those the plan closed and
+	// those that could not be rendered (their users see no row, or the
+	// column as NULL). Nothing is left out silently.
+	Closed []policy.ClosedRule
+	// Probes are expressions over constants that PostgreSQL checks only
+	// when a query first evaluates them (the patterns of Regular
+	// Expression masks): run them before creating the view, and render
+	// again with those that fail in Options.Broken.
+	Probes []Probe
 	// Fingerprint identifies the rendered SQL, to tell whether the database
 	// holds what custos would create.
 	Fingerprint string
 }
 
+// Probe is an expression a mask rule on a column needs to evaluate.
+type Probe struct {
+	Source *policy.RuleRef
+	Column string
+	SQL    string // a scalar expression over constants
+}
+
+// Key identifies the rule and column of a probe, for Options.Broken.
+func (p Probe) Key() string { return brokenKey(p.Source, p.Column) }
+
+func brokenKey(ref *policy.RuleRef, column string) string { return ruleKey(ref) + "\x00" + column }
+
+// Options tune Render.
+type Options struct {
+	// Broken closes mask rules on columns (by Probe.Key) whose probe
+	// failed, with the reason.
+	Broken map[string]string
+}
+
 // Render renders the view (and row filter) of one data source from its plan;
 // a nil plan exposes the columns as they are.
 func Render(sys System, src Source, tgt Target, plan *policy.Plan) (*Rendered, error) {
+	return RenderWith(sys, src, tgt, plan, Options{})
+}
+
+// RenderWith is Render with options. A rule that cannot be rendered closes
+// (its users see no row, or the column as NULL) and is listed in Closed.
+func RenderWith(sys System, src Source, tgt Target, plan *policy.Plan, o Options) (*Rendered, error) {
 	if err := sys.Validate(); err != nil {
 		return nil, err
 	}
-	r := &renderer{sys: sys, src: src, cols: map[string]Column{}, qualify: "src."}
+	r := &renderer{sys: sys, src: src, cols: map[string]Column{}, qualify: "src.", broken: o.Broken}
 	for _, c := range src.Columns {
 		r.cols[c.Name] = c
 	}
@@ -172,6 +207,7 @@ func Render(sys System, src Source, tgt Target, plan *policy.Plan) (*Rendered, e
 			return nil, err
 		}
 	}
+	out.Closed, out.Probes = r.closed, r.probes
 	out.Query = sel.String()
 	var v writer
 	v.str("CREATE VIEW ")
@@ -205,6 +241,21 @@ type renderer struct {
 	// own renders lookups over the user's own entitlements instead of the
 	// limited ones (see appliesCond).
 	own bool
+	// closed collects the rules enforced closed; probes what masks need
+	// PostgreSQL to accept; broken the rules on columns whose probe failed.
+	closed []policy.ClosedRule
+	probes []Probe
+	broken map[string]string
+}
+
+// close records a rule enforced closed (column "" for a row rule).
+func (r *renderer) close(ref *policy.RuleRef, column, reason string) {
+	for _, c := range r.closed {
+		if c.Column == column && c.Reason == reason && ruleKey(c.Source) == ruleKey(ref) {
+			return
+		}
+	}
+	r.closed = append(r.closed, policy.ClosedRule{Source: ref, Column: column, Reason: reason})
 }
 
 type window struct {
@@ -250,7 +301,15 @@ func (r *renderer) rowFilter(rows []*policy.RowRule) (string, error) {
 			fs = []string{f}
 		}
 		if err != nil {
-			return "", fmt.Errorf("row rule %d (%s): %w", i, rr.Kind, err)
+			// Closed rather than dropped: the users it applies to see no
+			// row (everybody, when who they are cannot be rendered either).
+			fs = []string{"false"}
+			if f, cerr := r.rowPart(&policy.RowRule{Kind: rr.Kind, AppliesTo: rr.AppliesTo, Where: expr.Bool{Value: false}}, r.appliesCond); cerr == nil {
+				fs = []string{f}
+			}
+			r.close(rr.Source, "", fmt.Sprintf("row rule %d (%s) cannot be rendered: %v", i, rr.Kind, err))
+		} else if rr.Closed != "" {
+			r.close(rr.Source, "", rr.Closed)
 		}
 		for _, f := range fs {
 			if f != "true" {

@@ -88,6 +88,10 @@ type SourceReport struct {
 	View     string // qualified name of the view
 	Err      error  // nil when the data source is enforced
 	Warnings []string
+	// Closed are the rules enforced closed (their users see no row, or the
+	// column as NULL): those the plan closed, those that could not be
+	// rendered, and masks whose pattern PostgreSQL refused.
+	Closed []policy.ClosedRule
 }
 
 // Reconcile makes the database hold what custos decided: entitlements, one
@@ -107,7 +111,7 @@ func Reconcile(ctx context.Context, d *Database, sys pgsql.System, want Desired)
 		return nil, err
 	}
 	defer unlock()
-	rc := &run{ctx: ctx, conn: conn, sys: sys, want: want, rep: &Report{Sources: map[int64]*SourceReport{}}}
+	rc := &run{ctx: ctx, db: d, conn: conn, sys: sys, want: want, rep: &Report{Sources: map[int64]*SourceReport{}}}
 	if err := rc.checkSystem(); err != nil {
 		return rc.rep, err
 	}
@@ -159,6 +163,7 @@ func lock(ctx context.Context, conn *pgxpool.Conn, sys pgsql.System) (func(), er
 // run is one reconciliation.
 type run struct {
 	ctx  context.Context
+	db   *Database
 	conn *pgxpool.Conn
 	sys  pgsql.System
 	want Desired
@@ -397,11 +402,19 @@ func (rc *run) source(s Source) *SourceReport {
 	if len(src.Columns) == 0 {
 		return fail("none of the data source's columns exist in %s", qualified(s.Schema, s.Table))
 	}
-	r, err := pgsql.Render(rc.sys, src, pgsql.Target{Schema: s.ViewSchema, Name: s.ViewName}, s.Plan)
+	tgt := pgsql.Target{Schema: s.ViewSchema, Name: s.ViewName}
+	r, err := pgsql.Render(rc.sys, src, tgt, s.Plan)
 	if err != nil {
 		return fail("cannot render the policies: %v", err)
 	}
+	if broken := rc.probe(r.Probes); len(broken) > 0 {
+		if r, err = pgsql.RenderWith(rc.sys, src, tgt, s.Plan, pgsql.Options{Broken: broken}); err != nil {
+			return fail("cannot render the policies: %v", err)
+		}
+	}
 	rep.Warnings = append(rep.Warnings, r.Warnings...)
+	rep.Closed = r.Closed
+	domains := rc.readDomains(s, tbl, src, r, rep)
 	writers, clear, filters, warn := rc.writersOf(s, tbl, src, r)
 	rep.Warnings = append(rep.Warnings, warn...)
 	rc.writing[s.DataSourceID] = writers
@@ -413,7 +426,7 @@ func (rc *run) source(s Source) *SourceReport {
 	var grantsAdded, grantsRemoved []grantKey
 	err = rc.tx(func(tx pgx.Tx) error {
 		changes, drift, newState, newTable, newChildren, grantsAdded, grantsRemoved = nil, nil, nil, nil, nil, nil, nil
-		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, writers: writers, clear: clear, filters: filters,
+		w := &srcTx{rc: rc, tx: tx, s: s, tbl: tbl, r: r, src: src, read: domains, writers: writers, clear: clear, filters: filters,
 			change: func(f string, a ...any) { changes = append(changes, fmt.Sprintf(f, a...)) },
 			drift:  func(f string, a ...any) { drift = append(drift, fmt.Sprintf(f, a...)) }}
 		if err := w.run(); err != nil {
@@ -445,6 +458,27 @@ func (rc *run) source(s Source) *SourceReport {
 		}
 	}
 	return rep
+}
+
+// probe evaluates what the view's masks need PostgreSQL to accept (the
+// patterns of Regular Expression masks, compiled only when a query first
+// runs them) and returns those it refuses, by probe key, with the reason:
+// they are rendered closed rather than fail every query of the view. The
+// expressions are custos's own over constants; nothing of a user runs.
+func (rc *run) probe(probes []pgsql.Probe) map[string]string {
+	broken := map[string]string{}
+	for _, p := range probes {
+		var discard *string
+		if err := rc.conn.QueryRow(rc.ctx, `SELECT (`+p.SQL+`)::pg_catalog.text`).Scan(&discard); err != nil {
+			msg := err.Error()
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				msg = pgErr.Message
+			}
+			broken[p.Key()] = fmt.Sprintf("PostgreSQL refuses the %s mask on column %q: %s, so it is shown as NULL", policy.MaskRegex, p.Column, msg)
+		}
+	}
+	return broken
 }
 
 // writersOf decides who may write the relation and, for each of them, the
@@ -698,6 +732,7 @@ type srcTx struct {
 	tbl    *relation
 	r      *pgsql.Rendered
 	src    pgsql.Source
+	read   map[string]*valueDomain // value domains read for it, by column
 	change func(string, ...any)
 	drift  func(string, ...any)
 
@@ -1712,38 +1747,54 @@ func (w *srcTx) forget(k grantKey) error {
 		k.Kind, k.OID, k.Grantee, k.Privilege)
 }
 
-// domains fills the value domains Randomized Response draws from, when
-// missing or older than a day.
-func (w *srcTx) domains() error {
-	for _, c := range w.r.Domains {
-		var fresh bool
-		err := w.tx.QueryRow(w.rc.ctx, `SELECT refreshed_at > pg_catalog.now() - interval '1 day' FROM `+w.rc.sys.Table("domains")+
-			` WHERE data_source_id = $1 AND column_name = $2`, w.s.DataSourceID, c).Scan(&fresh)
-		if err == nil && fresh {
-			continue
-		}
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		col := quoteOr(c)
+// readDomains reads, before the data source's transaction and as the
+// relation's owner (readDomain), the value domains Randomized Response draws
+// from that are missing or older than a day. What cannot be read is
+// reported; the view then draws from what was read before, if anything.
+func (rc *run) readDomains(s Source, tbl *relation, src pgsql.Source, r *pgsql.Rendered, rep *SourceReport) map[string]*valueDomain {
+	cols, err := rc.domainsToRead(s.DataSourceID, r.Domains)
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("could not tell which value domains to refresh: %v", err))
+		return nil
+	}
+	out := map[string]*valueDomain{}
+	for _, c := range cols {
 		var kind pgsql.Kind
-		for _, sc := range w.src.Columns {
+		for _, sc := range src.Columns {
 			if sc.Name == c {
 				kind = sc.Kind
 			}
 		}
-		bounds := "NULL::float8, NULL::float8"
-		if kindNumeric(kind) {
-			bounds = "(SELECT pg_catalog.min(" + col + ")::float8 FROM " + qualified(w.s.Schema, w.s.Table) + "), (SELECT pg_catalog.max(" + col + ")::float8 FROM " + qualified(w.s.Schema, w.s.Table) + ")"
+		d, err := rc.readDomain(tbl, c, kindNumeric(kind))
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, domainWarning(c, err))
+			continue
 		}
-		stmt := `INSERT INTO ` + w.rc.sys.Table("domains") + ` (data_source_id, column_name, vals, lo, hi, refreshed_at)
-			SELECT $1, $2, ARRAY(SELECT v FROM (SELECT DISTINCT ` + col + `::pg_catalog.text AS v FROM ` + qualified(w.s.Schema, w.s.Table) +
-			` WHERE ` + col + ` IS NOT NULL) AS d ORDER BY v LIMIT 1000), ` + bounds + `, pg_catalog.now()
-			ON CONFLICT (data_source_id, column_name) DO UPDATE SET vals = EXCLUDED.vals, lo = EXCLUDED.lo, hi = EXCLUDED.hi, refreshed_at = EXCLUDED.refreshed_at`
-		if err := w.exec(stmt, w.s.DataSourceID, c); err != nil {
+		out[c] = d
+	}
+	return out
+}
+
+// domains stores the value domains read for the data source.
+func (w *srcTx) domains() error {
+	cols := make([]string, 0, len(w.read))
+	for c := range w.read {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	for _, c := range cols {
+		d := w.read[c]
+		vals := d.Vals
+		if vals == nil {
+			vals = []string{}
+		}
+		if err := w.exec(`INSERT INTO `+w.rc.sys.Table("domains")+` (data_source_id, column_name, vals, lo, hi, refreshed_at)
+			VALUES ($1, $2, $3, $4, $5, pg_catalog.now())
+			ON CONFLICT (data_source_id, column_name) DO UPDATE SET vals = EXCLUDED.vals, lo = EXCLUDED.lo, hi = EXCLUDED.hi, refreshed_at = EXCLUDED.refreshed_at`,
+			w.s.DataSourceID, c, vals, d.Lo, d.Hi); err != nil {
 			return err
 		}
-		w.change("refreshed the value domain of %s.%s", w.viewName(), col)
+		w.change("refreshed the value domain of %s.%s", w.viewName(), quoteOr(c))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -49,8 +50,20 @@ func lex(s string) ([]token, error) {
 	for i < len(s) {
 		c := s[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			i++
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			// A comment to the end of the line, as PostgreSQL reads it.
+			for i < len(s) && s[i] != '\n' && s[i] != '\r' {
+				i++
+			}
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			// A block comment; PostgreSQL's nest.
+			end, err := blockComment(s, i)
+			if err != nil {
+				return nil, err
+			}
+			i = end
 		case c == '\'':
 			start := i
 			var b strings.Builder
@@ -122,6 +135,10 @@ func lex(s string) ([]token, error) {
 			if i < len(s) && isIdentStart(s[i]) {
 				return nil, &SyntaxError{i, "malformed number"}
 			}
+			if !NumericInRange(s[start:i]) {
+				return nil, &SyntaxError{start, fmt.Sprintf("number %s is out of PostgreSQL's numeric range (at most %d digits before the decimal point and %d after)",
+					s[start:i], maxNumericIntDigits, maxNumericScale)}
+			}
 			toks = append(toks, token{tNumber, s[start:i], start})
 		case c == '@':
 			start := i
@@ -167,6 +184,62 @@ func lex(s string) ([]token, error) {
 	}
 	toks = append(toks, token{tEOF, "", len(s)})
 	return toks, nil
+}
+
+// blockComment returns the offset just past the block comment starting at
+// i (nested comments included).
+func blockComment(s string, i int) (int, error) {
+	start, depth := i, 0
+	for i < len(s) {
+		switch {
+		case s[i] == '/' && i+1 < len(s) && s[i+1] == '*':
+			depth++
+			i += 2
+		case s[i] == '*' && i+1 < len(s) && s[i+1] == '/':
+			depth--
+			i += 2
+			if depth == 0 {
+				return i, nil
+			}
+		default:
+			i++
+		}
+	}
+	return 0, &SyntaxError{start, "unterminated /* comment"}
+}
+
+// PostgreSQL's numeric type holds up to 131072 digits before the decimal
+// point and 16383 after; a literal beyond that fails the whole statement.
+const (
+	maxNumericIntDigits = 131072
+	maxNumericScale     = 16383
+)
+
+// NumericInRange reports whether a number literal (digits, an optional
+// fraction and exponent) is one PostgreSQL's numeric type accepts as
+// written: the digits its scale needs, and the digits before the point.
+func NumericInRange(text string) bool {
+	mant, exp := text, 0
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		mant = text[:i]
+		e, err := strconv.Atoi(text[i+1:])
+		if err != nil || e > 1<<30 || e < -(1<<30) {
+			return false
+		}
+		exp = e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	if max(0, len(frac)-exp) > maxNumericScale {
+		return false
+	}
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return true // zero
+	}
+	// Digits before the point: where the point falls, less the leading
+	// zeros.
+	lead := len(intPart+frac) - len(digits)
+	return len(intPart)+exp-lead <= maxNumericIntDigits
 }
 
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }

@@ -29,6 +29,15 @@ func TestParseCanonical(t *testing.T) {
 		{"x not in (1, 2)", `"x" NOT IN (1, 2)`},
 		{"active", `"active"`},
 		{"TRUE", `TRUE`},
+		// Comments are read as PostgreSQL reads them: -- to the end of the
+		// line, /* */ nested.
+		{"country = 'a' -- trailing", `"country" = 'a'`},
+		{"a -- comment", `"a"`},
+		{"a = 1 /* x */", `"a" = 1`},
+		{"a = 1 --x\n AND b = '--y'", `"a" = 1 AND "b" = '--y'`},
+		{"a /* one /* two */ still */ = 1", `"a" = 1`},
+		{"a=1--1", `"a" = 1`},
+		{"id > 1e131071 AND id < 1e-16383", `"id" > 1e131071 AND "id" < 1e-16383`},
 	}
 	for _, c := range cases {
 		e, err := Parse(c.in)
@@ -61,8 +70,13 @@ func TestParseErrors(t *testing.T) {
 		{"@groups() = 'x'", "only appear inside IN"},
 		{"a + 1", "must be a condition"},
 		{"1 AND a", "needs conditions"},
-		{"a -- comment", "must be a condition"},
-		{"a = 1 /* x */", "unexpected"},
+		{"a + 1 -- = 2", "must be a condition"},
+		{"a = 1 /* x", "unterminated /* comment"},
+		{"a = 1 /* x /* y */", "unterminated /* comment"},
+		{"id > 1e999999", "out of PostgreSQL's numeric range"},
+		{"id > 1e131072", "out of PostgreSQL's numeric range"},
+		{"id > 0.0000001e-16380", "out of PostgreSQL's numeric range"},
+		{"id > 1e99999999999999999999", "out of PostgreSQL's numeric range"},
 		{"@isInGroups('Engineers', 'Founders'') AND @hasAttribute('Auth1', 'Super Secret')", "unterminated string"},
 		{"x IN ()", "unexpected"},
 		{"@username(1)", "takes 0 argument"},
